@@ -1,0 +1,108 @@
+"""Persistent response cache (SQLite, WAL), so a re-run of a finished suite sends zero requests.
+
+Key = SHA-256 of the canonical JSON of:
+- the provider's `identity()`: base URL (trailing slash dropped) and model name for HTTP endpoints; the model
+  file's size + header hash for a local GGUF;
+- the full message list, exactly as sent;
+- every generation parameter that changes the output: temperature, max_tokens, top_p, stop, seed (whatever
+  the suite sends, after the per-sample seed is applied);
+- the sample index, for the 2nd..nth completion of a prompt (sample 0 shares the key of a single sample).
+Never in the key, never stored: the API key or any header, concurrency, timeouts, retry settings.
+
+Stored value: the response text, finish reason, token usage and the original latency / time to first token.
+Only successful responses are stored; errors never are. WAL mode plus a busy timeout make it safe for two
+runs to share one file; writes are committed in small batches so the cache costs little per request.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+import time
+from pathlib import Path
+from typing import Any, Iterable
+
+from evalharness.chat import ChatRequest, ChatResponse
+from evalharness.errors import UserError
+
+DEFAULT_CACHE_PATH = Path("reports") / "cache.sqlite"
+COMMIT_EVERY_ROWS = 128
+COMMIT_EVERY_S = 0.5
+
+
+def cache_key(identity: dict[str, Any], request: ChatRequest) -> str:
+    """The request's cache key (see the module docstring for what goes in and what stays out)."""
+    payload: dict[str, Any] = {"model": identity, "messages": request.messages, "params": request.params}
+    if request.sample_index:
+        payload["sample"] = request.sample_index
+    blob = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+class ResponseCache:
+    """A SQLite file of `key -> response`; use `get_many` up front and `put` as responses arrive."""
+
+    def __init__(self, path: str | Path = DEFAULT_CACHE_PATH):
+        self.path = Path(path)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.execute(
+                "CREATE TABLE IF NOT EXISTS responses ("
+                " key TEXT PRIMARY KEY, model TEXT NOT NULL, value TEXT NOT NULL, created REAL NOT NULL)"
+            )
+        except (sqlite3.Error, OSError) as exc:
+            raise UserError(f"cache {self.path}: cannot open ({exc}); pass --cache PATH or --no-cache") from None
+        self._pending: list[tuple[str, str, str, float]] = []
+        self._last_commit = time.monotonic()
+
+    def get_many(self, keys: Iterable[str]) -> dict[str, ChatResponse]:
+        """Cached responses for whichever of `keys` are present."""
+        keys = list(dict.fromkeys(keys))
+        found: dict[str, ChatResponse] = {}
+        for start in range(0, len(keys), 500):
+            chunk = keys[start:start + 500]
+            marks = ",".join("?" * len(chunk))
+            rows = self._db.execute(f"SELECT key, value FROM responses WHERE key IN ({marks})", chunk)
+            for key, value in rows:
+                found[key] = ChatResponse.from_cache(json.loads(value))
+        return found
+
+    def put(self, key: str, model: str, response: ChatResponse) -> None:
+        """Store a successful response (committed in batches; `flush`/`close` force it out)."""
+        value = json.dumps(response.to_cache(), ensure_ascii=False, separators=(",", ":"))
+        self._pending.append((key, model, value, time.time()))
+        now = time.monotonic()
+        if len(self._pending) >= COMMIT_EVERY_ROWS or now - self._last_commit >= COMMIT_EVERY_S:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self._pending:
+            return
+        rows, self._pending = self._pending, []
+        with self._db:
+            self._db.execute("BEGIN IMMEDIATE")
+            self._db.executemany("INSERT OR REPLACE INTO responses VALUES (?, ?, ?, ?)", rows)
+        self._last_commit = time.monotonic()
+
+    def stats(self) -> dict[str, Any]:
+        count, oldest, newest = self._db.execute(
+            "SELECT COUNT(*), MIN(created), MAX(created) FROM responses").fetchone()
+        models = dict(self._db.execute("SELECT model, COUNT(*) FROM responses GROUP BY model ORDER BY 2 DESC"))
+        size = sum(p.stat().st_size for p in self.path.parent.glob(self.path.name + "*") if p.is_file())
+        return {"path": str(self.path), "entries": count, "bytes": size, "oldest": oldest, "newest": newest,
+                "models": models}
+
+    def clear(self) -> int:
+        with self._db:
+            self._db.execute("BEGIN IMMEDIATE")
+            deleted = self._db.execute("DELETE FROM responses").rowcount
+        self._db.execute("VACUUM")
+        return deleted
+
+    def close(self) -> None:
+        self.flush()
+        self._db.close()

@@ -1,0 +1,297 @@
+"""The command line: `evalharness run | grade | report | compare | cache`.
+
+This is the one place that catches `UserError`: it prints `evalharness: error: <message>` on stderr and
+exits 1, without a traceback. Every command imports its machinery inside its handler, so `--help` and
+argument errors answer without loading httpx, sympy or matplotlib.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from evalharness.errors import UserError
+
+CACHE_ENV = "EVALHARNESS_CACHE"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="evalharness",
+        description="Measure how good and how fast Phi-4-Mini is on your endpoint.",
+        epilog="examples:\n"
+               "  evalharness run suites/quickstart.yaml\n"
+               "  evalharness run suites/gsm8k.yaml --config configs/vllm.yaml --limit 200\n"
+               "  evalharness compare reports/runs/A reports/runs/B --fail-if-worse",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    _add_run(commands)
+    _add_grade(commands)
+    _add_report(commands)
+    _add_compare(commands)
+    _add_cache(commands)
+    return parser
+
+
+def _add_run(commands) -> None:
+    run = commands.add_parser("run", help="run suites against a model and write run records")
+    run.add_argument("suites", nargs="+", type=Path, help="suite YAML files (see suites/)")
+    endpoint = run.add_argument_group("endpoint (flags override --config)")
+    endpoint.add_argument("--config", type=Path, help="endpoint profile, e.g. configs/ollama.yaml")
+    endpoint.add_argument("--base-url", help="OpenAI-compatible base URL, e.g. http://localhost:8000/v1")
+    endpoint.add_argument("--model", help="model name the endpoint expects")
+    endpoint.add_argument("--api-key-env", help="environment variable holding the API key "
+                                                "(default EVALHARNESS_API_KEY; none needed for local servers)")
+    endpoint.add_argument("--concurrency", type=int, help="requests in flight (default 16)")
+    endpoint.add_argument("--timeout", type=float, dest="timeout_s", help="seconds per request (default 120)")
+    endpoint.add_argument("--max-retries", type=int, help="retries on 429/5xx/connection errors (default 6)")
+    endpoint.add_argument("--model-path", help="local GGUF file (runs in-process with llama.cpp)")
+    data = run.add_argument_group("data and output")
+    data.add_argument("--limit", type=int, help="evaluate only the first N items")
+    data.add_argument("--data", type=Path, help="read the items from this file instead (one suite only)")
+    data.add_argument("--output-dir", type=Path, default=Path("reports") / "runs",
+                      help="where run directories go (default reports/runs)")
+    data.add_argument("--cache", type=Path, help="response cache file (default reports/cache.sqlite)")
+    data.add_argument("--no-cache", action="store_true", help="neither read nor write the response cache")
+    data.add_argument("--no-report", action="store_true", help="skip writing report.html at the end")
+    data.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    run.add_argument("--allow-unsafe-exec", action="store_true",
+                     help="let code graders run model code even when no sandbox isolation is available")
+    run.set_defaults(handler=cmd_run)
+
+
+def _add_grade(commands) -> None:
+    grade = commands.add_parser("grade", help="re-grade records offline (exact_match, math_equiv, code_exec)")
+    grade.add_argument("grader", help="grader name: exact_match, math_equiv or code_exec")
+    grade.add_argument("--input", type=Path, required=True, help="JSONL records with gold and response (or pred)")
+    grade.add_argument("--output", type=Path, help="where to write graded records "
+                                                   "(default: INPUT with .graded.jsonl)")
+    grade.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
+                       help="grader option (value parsed as JSON when possible); repeatable")
+    grade.add_argument("--allow-unsafe-exec", action="store_true",
+                       help="let code_exec run code even when no sandbox isolation is available")
+    grade.set_defaults(handler=cmd_grade)
+
+
+def _add_report(commands) -> None:
+    report = commands.add_parser("report", help="write report.html and plots for run directories")
+    report.add_argument("run_dirs", nargs="+", type=Path)
+    report.add_argument("--out", type=Path, help="output directory (default: the run directory)")
+    report.set_defaults(handler=cmd_report)
+
+
+def _add_compare(commands) -> None:
+    compare = commands.add_parser("compare", help="paired comparison of runs (first run is the baseline)")
+    compare.add_argument("run_dirs", nargs="+", type=Path)
+    compare.add_argument("--out", type=Path, help="where compare.html and plots go")
+    compare.add_argument("--fail-if-worse", action="store_true",
+                         help="exit 1 when a later run is significantly worse than the first")
+    compare.add_argument("--alpha", type=float, default=0.05, help="significance level (default 0.05)")
+    compare.set_defaults(handler=cmd_compare)
+
+
+def _add_cache(commands) -> None:
+    cache = commands.add_parser("cache", help="inspect or clear the response cache")
+    cache.add_argument("action", choices=["stats", "clear"])
+    cache.add_argument("--cache", type=Path, help="cache file (default reports/cache.sqlite)")
+    cache.set_defaults(handler=cmd_cache)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.handler(args)
+    except UserError as exc:
+        print(f"evalharness: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("evalharness: interrupted; results obtained so far are in the run directory", file=sys.stderr)
+        return 130
+
+
+def _cache_path(args) -> Path:
+    return args.cache or Path(os.environ.get(CACHE_ENV) or Path("reports") / "cache.sqlite")
+
+
+def cmd_run(args) -> int:
+    import asyncio
+
+    from evalharness.config import load_profile, make_provider, resolve_endpoint
+    from evalharness.runner import RunOptions, print_summary, run_suite
+    from evalharness.suite import load_suite
+
+    if args.data and len(args.suites) > 1:
+        raise UserError("--data names one file, so it works with one suite at a time")
+    if args.limit is not None and args.limit < 1:
+        raise UserError(f"--limit must be at least 1, got {args.limit}")
+    suites = [load_suite(path) for path in args.suites]
+    profile = load_profile(args.config) if args.config else None
+    flags = {"base_url": args.base_url, "model": args.model, "api_key_env": args.api_key_env,
+             "concurrency": args.concurrency, "timeout_s": args.timeout_s, "max_retries": args.max_retries}
+    if args.model_path:
+        flags.update(provider="llamacpp", model_path=args.model_path)
+    endpoint = resolve_endpoint(profile, flags)
+    provider = make_provider(endpoint)
+    cache = None
+    if not args.no_cache:
+        from evalharness.cache import ResponseCache
+
+        cache = ResponseCache(_cache_path(args))
+    options = RunOptions(
+        output_dir=args.output_dir, data_file=args.data, limit=args.limit, progress=not args.no_progress,
+        concurrency=endpoint.concurrency,
+        grader_options={"code_exec": {"allow_unsafe_exec": True}} if args.allow_unsafe_exec else {},
+        config_extra={"endpoint": endpoint.redacted(),
+                      "cache": None if cache is None else str(cache.path)},
+    )
+
+    async def run_all():
+        outcomes = []
+        try:
+            for suite in suites:
+                outcome = await run_suite(suite, provider, cache, options)
+                outcomes.append(outcome)
+                if outcome.aborted:
+                    break
+        finally:
+            await provider.aclose()
+        return outcomes
+
+    try:
+        outcomes = asyncio.run(run_all())
+    finally:
+        if cache is not None:
+            cache.close()
+    return _finish_runs(outcomes, provider, args)
+
+
+def _finish_runs(outcomes, provider, args) -> int:
+    from evalharness.runner import print_summary
+
+    for outcome in outcomes:
+        print_summary(outcome)
+    note = getattr(provider, "summary_note", None)
+    if note:
+        print(note)
+    if not args.no_report and outcomes:
+        for outcome in outcomes:
+            path = _write_report(outcome.run_dir)
+            if path:
+                print(f"report: {path}")
+    for outcome in outcomes:
+        print(outcome.run_dir)
+    aborted = [o for o in outcomes if o.aborted]
+    if aborted:
+        print(f"evalharness: error: {aborted[0].aborted} (results so far kept in {aborted[0].run_dir})",
+              file=sys.stderr)
+        return 1
+    return 0
+
+
+def _write_report(run_dir: Path) -> Path | None:
+    try:
+        from evalharness.reports import write_report
+    except ImportError:
+        return None
+    return write_report([run_dir])
+
+
+def cmd_grade(args) -> int:
+    from evalharness.graders import make_grader
+
+    rows = _read_grade_input(args.input)
+    options = dict(_parse_option(text) for text in args.option)
+    if args.allow_unsafe_exec:
+        options["allow_unsafe_exec"] = True
+    grader = make_grader(args.grader, options)
+    try:
+        grades = grader.grade_many((row["_response"], row["gold"], row) for row in rows)
+    finally:
+        grader.close()
+    output = args.output or args.input.with_name(args.input.name.removesuffix(".jsonl") + ".graded.jsonl")
+    with open(output, "w", encoding="utf-8") as out:
+        for row, grade in zip(rows, grades):
+            row.pop("_response")
+            row.update(correct=grade.correct, extracted=grade.extracted)
+            if grade.details:
+                row["grade_details"] = grade.details
+            out.write(json.dumps(row, ensure_ascii=False) + "\n")
+    correct = sum(g.correct for g in grades)
+    print(f"{args.grader}: accuracy {correct / len(grades):.4f} ({correct}/{len(grades)})")
+    print(output)
+    return 0
+
+
+def _read_grade_input(path: Path) -> list[dict[str, Any]]:
+    if not path.is_file():
+        raise UserError(f"--input {path}: file not found")
+    rows = []
+    with open(path, encoding="utf-8") as handle:
+        for lineno, line in enumerate(handle, 1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise UserError(f"{path}:{lineno}: not valid JSON ({exc.msg})") from None
+            if not isinstance(row, dict) or "gold" not in row:
+                raise UserError(f"{path}:{lineno}: record needs a `gold` field")
+            response = row.get("response", row.get("pred"))
+            if response is None:
+                raise UserError(f"{path}:{lineno}: record needs a `response` (or `pred`) field")
+            row["_response"] = str(response)
+            rows.append(row)
+    if not rows:
+        raise UserError(f"{path}: no records to grade")
+    return rows
+
+
+def _parse_option(text: str) -> tuple[str, Any]:
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise UserError(f"--option {text!r}: expected KEY=VALUE")
+    try:
+        return key, json.loads(value)
+    except json.JSONDecodeError:
+        return key, value
+
+
+def cmd_report(args) -> int:
+    from evalharness.reports import write_report
+
+    print(write_report(args.run_dirs, args.out))
+    return 0
+
+
+def cmd_compare(args) -> int:
+    from evalharness.reports import compare_runs
+
+    if len(args.run_dirs) < 2:
+        raise UserError("compare needs at least two run directories (the first is the baseline)")
+    return compare_runs(args.run_dirs, args.out, args.fail_if_worse, args.alpha)
+
+
+def cmd_cache(args) -> int:
+    from evalharness.cache import ResponseCache
+
+    path = _cache_path(args)
+    if args.action == "stats" and not path.exists():
+        print(f"{path}: no cache yet (0 entries)")
+        return 0
+    cache = ResponseCache(path)
+    try:
+        if args.action == "clear":
+            print(f"{path}: removed {cache.clear()} cached responses")
+        else:
+            stats = cache.stats()
+            print(f"{stats['path']}: {stats['entries']} responses, {stats['bytes'] / 1e6:.1f} MB")
+            for model, count in stats["models"].items():
+                print(f"  {model}: {count}")
+    finally:
+        cache.close()
+    return 0

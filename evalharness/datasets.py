@@ -1,0 +1,235 @@
+"""Dataset resolution and loading: a suite's `dataset` -> rows -> `Item`s.
+
+Resolution order for a suite's items (first hit wins):
+1. `--data FILE` given on the command line;
+2. `dataset.path`, a file shipped next to the suite (e.g. the quickstart's own questions);
+3. `$EVALHARNESS_DATA_DIR/<dataset.local>` when that file exists (lay it out like ../shared/data);
+4. the Hugging Face hub (`dataset.hf`), through the `datasets` library (imported only here, only then).
+When nothing works, one `UserError` names every place tried. Local formats: JSON Lines, JSON (an array, an
+object with the rows under `records`, or JSON Lines saved as .json), parquet, CSV and TSV; `.gz` is fine.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import json
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable
+
+from evalharness.errors import UserError
+from evalharness.suite import DatasetSpec, FieldSpec
+
+DATA_DIR_ENV = "EVALHARNESS_DATA_DIR"
+
+
+@dataclass(frozen=True)
+class Item:
+    """One thing to evaluate: its id, its position in the dataset, and its mapped fields (incl. `gold`)."""
+
+    id: str
+    index: int
+    fields: dict[str, Any]
+
+    @property
+    def gold(self) -> Any:
+        return self.fields.get("gold")
+
+
+def load_items(
+    spec: DatasetSpec, fields: dict[str, FieldSpec], *, data_file: str | Path | None = None,
+    limit: int | None = None, source: str = "suite",
+) -> list[Item]:
+    """Resolve the dataset, read its rows and map them to items (first `limit` rows in dataset order)."""
+    rows = load_rows(spec, data_file=data_file, source=source)
+    if limit is not None:
+        rows = rows[:limit]
+    return [map_row(row, index, fields, source) for index, row in enumerate(rows)]
+
+
+def load_rows(spec: DatasetSpec, *, data_file: str | Path | None = None, source: str = "suite") -> list[dict]:
+    tried: list[str] = []
+    for candidate in _local_candidates(spec, data_file, tried):
+        return read_file(candidate, spec)
+    if spec.hf_path:
+        return _load_hub(spec, tried, source)
+    raise UserError(f"{source}: dataset not found; tried {'; '.join(tried)}")
+
+
+def _local_candidates(spec: DatasetSpec, data_file: str | Path | None, tried: list[str]) -> Iterable[Path]:
+    if data_file is not None:
+        path = Path(data_file)
+        if not path.is_file():
+            raise UserError(f"--data {path}: file not found")
+        yield path
+        return
+    if spec.path is not None:
+        if spec.path.is_file():
+            yield spec.path
+            return
+        tried.append(f"{spec.path} (missing)")
+    if spec.local:
+        data_dir = os.environ.get(DATA_DIR_ENV)
+        if data_dir:
+            path = Path(data_dir) / spec.local
+            if path.is_file():
+                yield path
+                return
+            tried.append(f"${DATA_DIR_ENV}/{spec.local} = {path} (missing)")
+        else:
+            tried.append(f"${DATA_DIR_ENV}/{spec.local} (${DATA_DIR_ENV} is not set)")
+
+
+def _load_hub(spec: DatasetSpec, tried: list[str], source: str) -> list[dict]:
+    label = f"Hugging Face hub {spec.hf_path}" + (f" ({spec.hf_name})" if spec.hf_name else "")
+    label += f" split {spec.hf_split}"
+    try:
+        import datasets  # heavy: imported only when a suite really goes to the hub
+
+        ds = datasets.load_dataset(spec.hf_path, spec.hf_name, split=spec.hf_split)
+    except Exception as exc:  # the hub raises many types (connection, auth, missing config)
+        reason = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
+        tried.append(f"{label} ({reason})")
+        hint = f" Set {DATA_DIR_ENV} to a folder holding {spec.local}, or pass --data FILE." if spec.local else \
+            " Pass --data FILE."
+        raise UserError(f"{source}: dataset not found; tried {'; '.join(tried)}.{hint}") from None
+    return [dict(row) for row in ds]
+
+
+def read_file(path: Path, spec: DatasetSpec | None = None) -> list[dict]:
+    """Read a local data file into a list of row dicts; the format comes from the spec or the extension."""
+    fmt = (spec.format if spec else None) or _format_from_name(path)
+    try:
+        if fmt == "parquet":
+            import pyarrow.parquet as pq
+
+            return pq.read_table(path).to_pylist()
+        text = _read_text(path)
+        if fmt == "jsonl":
+            return _parse_jsonl(text, path)
+        if fmt == "json":
+            return _parse_json(text, path, spec.records if spec else None)
+        if fmt in {"csv", "tsv"}:
+            return _parse_csv(text, "\t" if fmt == "tsv" else ",", spec.columns if spec else None)
+    except UserError:
+        raise
+    except (OSError, ValueError, UnicodeDecodeError) as exc:
+        raise UserError(f"{path}: cannot read as {fmt}: {exc}") from None
+    raise UserError(f"{path}: unknown data format {fmt!r}; use .jsonl, .json, .parquet, .csv or .tsv")
+
+
+def _format_from_name(path: Path) -> str:
+    suffixes = [s.lower() for s in path.suffixes if s.lower() != ".gz"]
+    return suffixes[-1].lstrip(".") if suffixes else ""
+
+
+def _read_text(path: Path) -> str:
+    raw = path.read_bytes()
+    if raw[:2] == b"\x1f\x8b":
+        raw = gzip.decompress(raw)
+    return raw.decode("utf-8-sig")
+
+
+def _parse_jsonl(text: str, path: Path) -> list[dict]:
+    rows = []
+    for lineno, line in enumerate(text.splitlines(), 1):
+        if line.strip():
+            try:
+                rows.append(json.loads(line))
+            except json.JSONDecodeError as exc:
+                raise UserError(f"{path}:{lineno}: not valid JSON ({exc.msg})") from None
+    return rows
+
+
+def _parse_json(text: str, path: Path, records_key: str | None) -> list[dict]:
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError:
+        return _parse_jsonl(text, path)  # JSON Lines saved as .json (e.g. BFCL)
+    if records_key:
+        if not isinstance(data, dict) or records_key not in data:
+            raise UserError(f"{path}: has no top-level key {records_key!r} (dataset.records)")
+        data = data[records_key]
+    if isinstance(data, dict):
+        raise UserError(f"{path}: rows are under one of the keys {list(data)[:5]}; set dataset.records")
+    return list(data)
+
+
+def _parse_csv(text: str, delimiter: str, columns: tuple[str, ...] | None) -> list[dict]:
+    if columns:
+        reader = csv.reader(io.StringIO(text), delimiter=delimiter, quoting=csv.QUOTE_NONE)
+        return [dict(zip(columns, row)) for row in reader if row]
+    return list(csv.DictReader(io.StringIO(text), delimiter=delimiter))
+
+
+# ---- field mapping ---------------------------------------------------------------------------------------
+
+def map_row(row: dict, index: int, fields: dict[str, FieldSpec], source: str = "suite") -> Item:
+    mapped = {name: _apply_ops(_get_column(row, spec.column, name, source, index), spec.ops)
+              for name, spec in fields.items()}
+    item_id = mapped.pop("id", None)
+    return Item(id=str(item_id) if item_id is not None else str(index), index=index, fields=mapped)
+
+
+def _get_column(row: dict, column: str, name: str, source: str, index: int) -> Any:
+    value: Any = row
+    for part in column.split("."):
+        if isinstance(value, dict) and part in value:
+            value = value[part]
+        else:
+            raise UserError(
+                f"{source}: fields.{name}: column {column!r} not in dataset row {index} "
+                f"(columns: {', '.join(map(str, row))})"
+            )
+    return value
+
+
+def _apply_ops(value: Any, ops: tuple[Any, ...]) -> Any:
+    for op in ops:
+        value = _apply_op(value, op)
+    return value
+
+
+def _apply_op(value: Any, op: Any) -> Any:
+    if isinstance(op, str):
+        if op == "str":
+            return "" if value is None else str(value)
+        if op == "last_boxed":
+            return last_boxed(str(value))
+        text = str(value)
+        return {"strip": text.strip, "lower": text.lower, "remove_commas": lambda: text.replace(",", "")}[op]()
+    (kind, arg), = op.items()
+    text = str(value)
+    if kind == "after":
+        return text.rsplit(arg, 1)[-1] if arg in text else text
+    if kind == "regex":
+        match = re.search(arg, text, flags=re.S)
+        return (match.group(1) if match and match.groups() else match.group(0)) if match else text
+    if kind == "sub":
+        return re.sub(arg[0], arg[1], text)
+    if kind == "index":
+        return arg[int(value)]
+    raise AssertionError(f"unvalidated op {op!r}")
+
+
+def last_boxed(text: str) -> str | None:
+    r"""Content of the last `\boxed{...}` or `\fbox{...}` (nested braces allowed); None when there is none."""
+    start = max(text.rfind("\\boxed"), text.rfind("\\fbox"))
+    if start < 0:
+        return None
+    i = text.find("{", start)
+    if i < 0:
+        return None
+    depth = 0
+    for j in range(i, len(text)):
+        if text[j] == "{":
+            depth += 1
+        elif text[j] == "}":
+            depth -= 1
+            if depth == 0:
+                return text[i + 1:j]
+    return None

@@ -1,0 +1,44 @@
+"""A progress bar on stderr: live on a terminal, a single closing line otherwise (logs stay readable)."""
+
+from __future__ import annotations
+
+import sys
+import time
+
+
+class Progress:
+    def __init__(self, total: int, label: str, *, enabled: bool = True, stream=None):
+        self.total = total
+        self.label = label
+        self.stream = stream or sys.stderr
+        self.enabled = enabled
+        self.live = enabled and self.stream.isatty()
+        self.done = self.correct = self.errors = 0
+        self.started = time.perf_counter()
+        self._last_draw = 0.0
+
+    def advance(self, correct: bool, error: bool) -> None:
+        self.done += 1
+        self.correct += correct
+        self.errors += error
+        now = time.perf_counter()
+        if self.live and (now - self._last_draw > 0.1 or self.done == self.total):
+            self._last_draw = now
+            self.stream.write("\r" + self._line(now))
+            self.stream.flush()
+
+    def _line(self, now: float) -> str:
+        width = 30
+        filled = int(width * self.done / self.total) if self.total else width
+        elapsed = now - self.started
+        rate = self.done / elapsed if elapsed > 0 else 0.0
+        acc = self.correct / self.done if self.done else 0.0
+        return (f"{self.label} [{'#' * filled}{'.' * (width - filled)}] {self.done}/{self.total}"
+                f"  acc {acc:.3f}  errors {self.errors}  {rate:.1f}/s  {elapsed:.1f}s")
+
+    def close(self) -> None:
+        if not self.enabled:
+            return
+        line = self._line(time.perf_counter())
+        self.stream.write(("\r" + line + "\n") if self.live else line + "\n")
+        self.stream.flush()

@@ -1,0 +1,73 @@
+"""Prompts: a suite's `prompt` + an item -> the chat messages sent to the model.
+
+Few-shot exemplars are drawn once per suite with the suite's seed (so every item sees the same exemplars
+and the prompt, hence the cache key, is reproducible) and rendered with the same `template` as the item;
+the assistant side uses `answer_template`. With `multiturn: true` each exemplar is a user/assistant pair;
+otherwise everything is joined into the single user message.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from typing import Any
+
+from evalharness.datasets import Item, load_items
+from evalharness.errors import UserError
+from evalharness.suite import Suite
+
+PLACEHOLDER_RE = re.compile(r"\{\{|\}\}|\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def render(template: str, fields: dict[str, Any]) -> str:
+    """Replace `{name}` by the field's value; braces that name no field stay as written; `{{`/`}}` escape."""
+
+    def substitute(match: re.Match) -> str:
+        token = match.group(0)
+        if token == "{{":
+            return "{"
+        if token == "}}":
+            return "}"
+        name = match.group(1)
+        return str(fields[name]) if name in fields else token
+
+    return PLACEHOLDER_RE.sub(substitute, template)
+
+
+def load_exemplars(suite: Suite, exclude_ids: set[str] | None = None) -> list[dict[str, Any]]:
+    """The few-shot exemplars' fields, drawn with the suite's seed; empty when the suite is zero-shot."""
+    fewshot = suite.prompt.fewshot
+    if fewshot is None or fewshot.count == 0:
+        return []
+    if fewshot.dataset is None:
+        return [dict(row) for row in fewshot.inline[: fewshot.count]]
+    pool = load_items(fewshot.dataset, suite.fields, source=f"{suite.name} few-shot")
+    if exclude_ids:
+        pool = [item for item in pool if item.id not in exclude_ids]
+    if len(pool) < fewshot.count:
+        raise UserError(f"{suite.name}: few-shot needs {fewshot.count} exemplars, the pool has {len(pool)}")
+    chosen = random.Random(fewshot.seed).sample(range(len(pool)), fewshot.count)
+    return [dict(pool[i].fields) for i in chosen]
+
+
+def build_messages(suite: Suite, item: Item, exemplars: list[dict[str, Any]]) -> list[dict[str, str]]:
+    """The exact message list for one item (system, exemplars, then the item's question)."""
+    prompt = suite.prompt
+    messages: list[dict[str, str]] = []
+    if prompt.system:
+        messages.append({"role": "system", "content": render(prompt.system, item.fields)})
+    question = render(prompt.template, item.fields)
+    fewshot = prompt.fewshot
+    if not exemplars or fewshot is None:
+        messages.append({"role": "user", "content": question})
+        return messages
+    shots = [(render(prompt.template, ex), render(fewshot.answer_template, ex)) for ex in exemplars]
+    if fewshot.multiturn:
+        for user, assistant in shots:
+            messages.append({"role": "user", "content": user})
+            messages.append({"role": "assistant", "content": assistant})
+        messages.append({"role": "user", "content": question})
+    else:
+        blocks = [f"{user}\n{assistant}" for user, assistant in shots]
+        messages.append({"role": "user", "content": fewshot.separator.join(blocks + [question])})
+    return messages

@@ -1,0 +1,169 @@
+"""A small, fast OpenAI-compatible chat server for tests and benchmarks (127.0.0.1 only).
+
+It is a real HTTP/1.1 server (keep-alive, Content-Length, optional SSE streaming) written on bare asyncio
+so that it costs little CPU next to the harness under test. Behaviour is set by a JSON config, given at
+start (`--config FILE`) or replaced at run time with `POST /_config`:
+
+    {"latency_s": 0.05,                       # sleep before answering
+     "replies": {"<last user message>": "<reply>", ...},   # exact lookup
+     "contains": [["<substring>", "<reply>"], ...],         # first substring match (slower)
+     "default_reply": "I do not know.",
+     "fail_first": 0, "fail_status": 429, "retry_after": 0,  # first K attempts of each prompt fail
+     "always_status": null,                   # e.g. 401: every request gets this status
+     "drop_every": 0,                         # drop the connection on every Nth request
+     "require_key": null}                     # 401 unless "Authorization: Bearer <key>"
+
+`GET /_stats` returns {"requests": N, "by_status": {...}}; `POST /_reset` zeroes the counters.
+Run: `python tests/openai_stub_server.py [--port 0] [--config FILE]`; prints `PORT <n>` when ready.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from collections import Counter
+
+STATE: dict = {"config": {}, "requests": 0, "by_status": Counter(), "attempts": Counter()}
+REASONS = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
+           429: "Too Many Requests", 500: "Internal Server Error", 503: "Service Unavailable"}
+
+
+def reply_for(messages: list[dict]) -> str:
+    config = STATE["config"]
+    last = next((m.get("content", "") for m in reversed(messages) if m.get("role") == "user"), "")
+    replies = config.get("replies") or {}
+    if last in replies:
+        return replies[last]
+    for needle, reply in config.get("contains") or []:
+        if needle in last:
+            return reply
+    return config.get("default_reply", "I do not know.")
+
+
+def choose_status(body: dict, headers: dict[str, str]) -> tuple[int, dict[str, str]]:
+    config = STATE["config"]
+    if config.get("always_status"):
+        return int(config["always_status"]), {}
+    key = config.get("require_key")
+    if key and headers.get("authorization") != f"Bearer {key}":
+        return 401, {}
+    fail_first = int(config.get("fail_first") or 0)
+    if fail_first:
+        prompt = json.dumps(body.get("messages"), sort_keys=True) + str(body.get("seed"))
+        STATE["attempts"][prompt] += 1
+        if STATE["attempts"][prompt] <= fail_first:
+            extra = {}
+            if config.get("retry_after") is not None:
+                extra["Retry-After"] = str(config["retry_after"])
+            return int(config.get("fail_status", 429)), extra
+    return 200, {}
+
+
+def completion(body: dict, text: str) -> dict:
+    prompt_tokens = sum(len(str(m.get("content", "")).split()) for m in body.get("messages", []))
+    return {
+        "id": "chatcmpl-stub", "object": "chat.completion", "model": body.get("model", "stub"),
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
+        "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": len(text.split()),
+                  "total_tokens": prompt_tokens + len(text.split())},
+    }
+
+
+def stream_chunks(body: dict, text: str) -> bytes:
+    words = text.split(" ")
+    events = []
+    for i, word in enumerate(words):
+        delta = {"content": word if i == 0 else " " + word}
+        events.append({"choices": [{"index": 0, "delta": delta, "finish_reason": None}]})
+    final = completion(body, text)
+    events.append({"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
+    events.append({"choices": [], "usage": final["usage"]})
+    out = "".join(f"data: {json.dumps(e)}\n\n" for e in events) + "data: [DONE]\n\n"
+    return out.encode()
+
+
+def http_response(status: int, payload: bytes, content_type: str = "application/json",
+                  extra: dict[str, str] | None = None) -> bytes:
+    head = [f"HTTP/1.1 {status} {REASONS.get(status, 'Error')}", f"Content-Type: {content_type}",
+            f"Content-Length: {len(payload)}"]
+    head += [f"{k}: {v}" for k, v in (extra or {}).items()]
+    return ("\r\n".join(head) + "\r\n\r\n").encode() + payload
+
+
+async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    try:
+        while True:
+            head = await reader.readuntil(b"\r\n\r\n")
+            lines = head.decode("latin-1").split("\r\n")
+            method, path, _ = lines[0].split(" ", 2)
+            headers = {k.strip().lower(): v.strip() for k, _, v in (l.partition(":") for l in lines[1:] if l)}
+            body_bytes = await reader.readexactly(int(headers.get("content-length", "0")))
+            response = await route(method, path.split("?")[0], headers, body_bytes)
+            if response is None:  # drop the connection without answering
+                writer.transport.abort()
+                return
+            writer.write(response)
+            await writer.drain()
+    except (asyncio.IncompleteReadError, ConnectionError, ValueError):
+        pass
+    finally:
+        writer.close()
+
+
+async def route(method: str, path: str, headers: dict[str, str], raw: bytes) -> bytes | None:
+    if path == "/_stats":
+        stats = {"requests": STATE["requests"], "by_status": dict(STATE["by_status"])}
+        return http_response(200, json.dumps(stats).encode())
+    if path == "/_reset":
+        STATE.update(requests=0, by_status=Counter(), attempts=Counter())
+        return http_response(200, b"{}")
+    if path == "/_config":
+        STATE["config"] = json.loads(raw)
+        STATE.update(requests=0, by_status=Counter(), attempts=Counter())
+        return http_response(200, b"{}")
+    if method != "POST" or not path.endswith("/chat/completions"):
+        return http_response(404, b'{"error": {"message": "no such route"}}')
+    STATE["requests"] += 1
+    config = STATE["config"]
+    drop_every = int(config.get("drop_every") or 0)
+    if drop_every and STATE["requests"] % drop_every == 0:
+        STATE["by_status"]["dropped"] += 1
+        return None
+    body = json.loads(raw)
+    status, extra = choose_status(body, headers)
+    if config.get("latency_s"):
+        await asyncio.sleep(float(config["latency_s"]))
+    STATE["by_status"][str(status)] += 1
+    if status != 200:
+        message = {"error": {"message": f"stub error {status}", "type": "stub"}}
+        return http_response(status, json.dumps(message).encode(), extra=extra)
+    text = reply_for(body.get("messages", []))
+    if body.get("stream"):
+        return http_response(200, stream_chunks(body, text), "text/event-stream")
+    return http_response(200, json.dumps(completion(body, text)).encode())
+
+
+async def serve(port: int, config: dict) -> None:
+    STATE["config"] = config
+    server = await asyncio.start_server(handle, "127.0.0.1", port, backlog=1024)
+    print(f"PORT {server.sockets[0].getsockname()[1]}", flush=True)
+    async with server:
+        await server.serve_forever()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--config", help="JSON config file")
+    args = parser.parse_args()
+    config = json.load(open(args.config)) if args.config else {}
+    try:
+        asyncio.run(serve(args.port, config))
+    except KeyboardInterrupt:
+        sys.exit(0)
+
+
+if __name__ == "__main__":
+    main()
