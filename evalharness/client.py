@@ -7,9 +7,13 @@ Error policy, in one place:
   exponential backoff and full jitter; a `Retry-After` header (seconds or HTTP date) is honoured.
 - other 4xx (e.g. 400 for a prompt over the context length) fail just that sample, without retrying.
 
-Speed: one httpx connection pool's scheduling cost grows with its size (measured: 64 connections in one
-`AsyncClient` cost ~9 ms of CPU per request), so connections are split over several small clients
-(`CONNECTIONS_PER_CLIENT` each) and each runner worker sticks to one of them.
+Speed (measured on 2 cores, 1,000 requests of 5 KB at concurrency 64 against a 50 ms server, see
+benchmarks/bench_run.py): the per-request CPU of the client decides the wall time. One `httpx.AsyncClient`
+with 64 connections spent ~9 ms of CPU per request (its pool scheduling grows with the pool size); eight
+clients of 8 connections ~0.8 ms; eight `httpcore.AsyncConnectionPool`s of 8 (httpx's own transport layer,
+without the request/response model, auth, redirect and cookie machinery we don't use) ~0.4 ms. So requests go
+straight to httpcore pools of `CONNECTIONS_PER_POOL` connections, and each runner worker sticks to one pool.
+Installing `sniffio` matters too: without it httpcore retries a failing import on every request.
 """
 
 from __future__ import annotations
@@ -19,13 +23,15 @@ import email.utils
 import json
 import random
 import time
+import urllib.parse
 from typing import Any
 
-import httpx
+import httpcore
 
 from evalharness.chat import ChatRequest, ChatResponse, EndpointError
+from evalharness.errors import UserError
 
-CONNECTIONS_PER_CLIENT = 8
+CONNECTIONS_PER_POOL = 8
 RETRY_STATUSES = {408, 409, 425, 429}
 FATAL_HINTS = {
     401: "the endpoint rejected the API key (HTTP 401): set the environment variable {env} to a valid key",
@@ -55,26 +61,36 @@ class HTTPProvider:
         self._secret = api_key
         self.requests_sent = 0
         self.retries = 0
-        self._headers = {"Content-Type": "application/json", **(extra_headers or {})}
+        headers = {"Content-Type": "application/json", "Accept": "application/json", **(extra_headers or {})}
         if api_key:
-            self._headers[auth_header] = f"Bearer {api_key}" if auth_header.lower() == "authorization" else api_key
-        self._shards = max(1, -(-concurrency // CONNECTIONS_PER_CLIENT))
-        self._per_client = max(1, -(-concurrency // self._shards))
-        self._timeout = httpx.Timeout(timeout_s, connect=min(timeout_s, 15.0))
-        self._query_params = query_params or None
-        self._clients: list[httpx.AsyncClient] = []
+            headers[auth_header] = f"Bearer {api_key}" if auth_header.lower() == "authorization" else api_key
+        if query_params:
+            self.url += "?" + urllib.parse.urlencode(query_params)
+        parsed = urllib.parse.urlsplit(self.url)
+        if parsed.scheme not in {"http", "https"} or not parsed.netloc:
+            raise UserError(f"--base-url {base_url!r} is not an http(s) URL (e.g. http://localhost:8000/v1)")
+        headers["Host"] = parsed.netloc
+        self._headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
+        self._pools_needed = max(1, -(-concurrency // CONNECTIONS_PER_POOL))
+        self._per_pool = max(1, -(-concurrency // self._pools_needed))
+        self._timeouts = {"connect": min(timeout_s, 15.0), "read": timeout_s, "write": timeout_s,
+                          "pool": timeout_s}
+        self._pools: list[httpcore.AsyncConnectionPool] = []
 
-    def _client(self, worker: int) -> httpx.AsyncClient:
-        """Clients are made on first use: a fully cached run never pays for them (TLS setup is not free)."""
-        if not self._clients:
-            limits = httpx.Limits(max_connections=self._per_client, max_keepalive_connections=self._per_client)
-            verify = httpx.create_ssl_context() if self.url.startswith("https:") else False
-            self._clients = [
-                httpx.AsyncClient(headers=self._headers, timeout=self._timeout, limits=limits,
-                                  params=self._query_params, verify=verify)
-                for _ in range(self._shards)
+    def _pool(self, worker: int) -> httpcore.AsyncConnectionPool:
+        """Pools are made on first use: a fully cached run never pays for them (TLS setup is not free)."""
+        if not self._pools:
+            ssl_context = None
+            if self.url.startswith("https:"):
+                import ssl
+
+                ssl_context = ssl.create_default_context()
+            self._pools = [
+                httpcore.AsyncConnectionPool(ssl_context=ssl_context, max_connections=self._per_pool,
+                                             max_keepalive_connections=self._per_pool)
+                for _ in range(self._pools_needed)
             ]
-        return self._clients[worker % len(self._clients)]
+        return self._pools[worker % len(self._pools)]
 
     def identity(self) -> dict[str, Any]:
         return {"base_url": self.base_url, "model": self.model}
@@ -83,7 +99,7 @@ class HTTPProvider:
         return {"provider": self.name, "base_url": self.base_url, "model": self.model}
 
     async def complete(self, request: ChatRequest, worker: int = 0) -> ChatResponse:
-        client = self._client(worker)
+        pool = self._pool(worker)
         body = {"model": self.model, "messages": request.messages, **request.params}
         if self.stream:
             body["stream"] = True
@@ -96,9 +112,9 @@ class HTTPProvider:
             started = time.perf_counter()
             try:
                 if self.stream:
-                    response = await self._post_stream(client, payload, started)
+                    response = await self._post_stream(pool, payload, started)
                 else:
-                    response = await self._post(client, payload, started)
+                    response = await self._post(pool, payload, started)
                 response.attempts = attempt
                 return response
             except _Retryable as exc:
@@ -111,15 +127,16 @@ class HTTPProvider:
                 exc.attempts = attempt
                 raise
 
-    async def _post(self, client: httpx.AsyncClient, payload: bytes, started: float) -> ChatResponse:
+    async def _post(self, pool: httpcore.AsyncConnectionPool, payload: bytes, started: float) -> ChatResponse:
         try:
-            reply = await client.post(self.url, content=payload)
-        except httpx.TimeoutException:
+            reply = await pool.request("POST", self.url, headers=self._headers, content=payload,
+                                       extensions={"timeout": self._timeouts})
+        except httpcore.TimeoutException:
             raise _Retryable("request timed out") from None
-        except httpx.TransportError as exc:
+        except (httpcore.NetworkError, httpcore.ProtocolError) as exc:
             raise _Retryable(f"connection error: {type(exc).__name__}") from None
         latency = time.perf_counter() - started
-        self._check_status(reply.status_code, reply.headers, reply.content)
+        self._check_status(reply.status, reply.headers, reply.content)
         try:
             data = json.loads(reply.content)
             choice = data["choices"][0]
@@ -130,16 +147,18 @@ class HTTPProvider:
         return ChatResponse(content=content, finish_reason=choice.get("finish_reason"),
                             usage=_usage(data.get("usage")), latency_s=latency)
 
-    async def _post_stream(self, client: httpx.AsyncClient, payload: bytes, started: float) -> ChatResponse:
+    async def _post_stream(self, pool: httpcore.AsyncConnectionPool, payload: bytes,
+                           started: float) -> ChatResponse:
         parts: list[str] = []
         ttft = None
         finish = None
         usage: dict[str, int] = _usage(None)
         try:
-            async with client.stream("POST", self.url, content=payload) as reply:
-                if reply.status_code != 200:
-                    self._check_status(reply.status_code, reply.headers, await reply.aread())
-                async for line in reply.aiter_lines():
+            async with pool.stream("POST", self.url, headers=self._headers, content=payload,
+                                   extensions={"timeout": self._timeouts}) as reply:
+                if reply.status != 200:
+                    self._check_status(reply.status, reply.headers, await reply.aread())
+                async for line in _lines(reply.aiter_stream()):
                     if not line.startswith("data:"):
                         continue
                     chunk = line[5:].strip()
@@ -154,16 +173,16 @@ class HTTPProvider:
                             ttft = ttft if ttft is not None else time.perf_counter() - started
                             parts.append(text)
                         finish = choice.get("finish_reason") or finish
-        except httpx.TimeoutException:
+        except httpcore.TimeoutException:
             raise _Retryable("request timed out") from None
-        except httpx.TransportError as exc:
+        except (httpcore.NetworkError, httpcore.ProtocolError) as exc:
             raise _Retryable(f"connection error: {type(exc).__name__}") from None
         except (ValueError, AttributeError, TypeError):
             raise _Retryable("the endpoint streamed data that is not a chat completion") from None
         return ChatResponse(content="".join(parts), finish_reason=finish, usage=usage,
                             latency_s=time.perf_counter() - started, ttft_s=ttft)
 
-    def _check_status(self, status: int, headers: httpx.Headers, body: bytes) -> None:
+    def _check_status(self, status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> None:
         if status == 200:
             return
         if status in FATAL_HINTS:
@@ -182,7 +201,7 @@ class HTTPProvider:
         return random.uniform(0, min(self.max_backoff_s, self.backoff_s * 2 ** (attempt - 1)))
 
     async def aclose(self) -> None:
-        await asyncio.gather(*(client.aclose() for client in self._clients))
+        await asyncio.gather(*(pool.aclose() for pool in self._pools))
 
 
 class _Retryable(Exception):
@@ -199,8 +218,20 @@ def _usage(raw: Any) -> dict[str, int]:
             "completion_tokens": int(raw.get("completion_tokens") or 0)}
 
 
-def _retry_after(headers: httpx.Headers) -> float | None:
-    value = headers.get("retry-after")
+async def _lines(chunks):
+    """Split a byte stream into text lines (server-sent events arrive in arbitrary chunks)."""
+    buffer = b""
+    async for chunk in chunks:
+        buffer += chunk
+        *complete, buffer = buffer.split(b"\n")
+        for line in complete:
+            yield line.decode("utf-8").rstrip("\r")
+    if buffer:
+        yield buffer.decode("utf-8").rstrip("\r")
+
+
+def _retry_after(headers: list[tuple[bytes, bytes]]) -> float | None:
+    value = next((v.decode("latin-1") for k, v in headers if k.lower() == b"retry-after"), None)
     if not value:
         return None
     try:

@@ -56,7 +56,7 @@ class Job:
 
 def build_jobs(suite: Suite, items: list[Item], identity: dict[str, Any]) -> list[Job]:
     """One job per (item, sample). Sample s > 0 gets seed + s so n seeded samples are not n copies."""
-    exclude = {item.id for item in items} if _fewshot_from_same_data(suite) else None
+    exclude = {item.index for item in items} if _fewshot_from_same_data(suite) else None
     exemplars = load_exemplars(suite, exclude)
     params = {k: v for k, v in suite.generation.items() if k != "n"}
     jobs = []

@@ -23,6 +23,7 @@ import argparse
 import asyncio
 import json
 import sys
+import time
 from collections import Counter
 
 STATE: dict = {"config": {}, "requests": 0, "by_status": Counter(), "attempts": Counter()}
@@ -114,18 +115,20 @@ async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> 
 
 async def route(method: str, path: str, headers: dict[str, str], raw: bytes) -> bytes | None:
     if path == "/_stats":
-        stats = {"requests": STATE["requests"], "by_status": dict(STATE["by_status"])}
+        stats = {"requests": STATE["requests"], "by_status": dict(STATE["by_status"]),
+                 "first_request_at": STATE.get("first"), "last_request_at": STATE.get("last")}
         return http_response(200, json.dumps(stats).encode())
     if path == "/_reset":
-        STATE.update(requests=0, by_status=Counter(), attempts=Counter())
+        STATE.update(requests=0, by_status=Counter(), attempts=Counter(), first=None, last=None)
         return http_response(200, b"{}")
     if path == "/_config":
         STATE["config"] = json.loads(raw)
-        STATE.update(requests=0, by_status=Counter(), attempts=Counter())
+        STATE.update(requests=0, by_status=Counter(), attempts=Counter(), first=None, last=None)
         return http_response(200, b"{}")
     if method != "POST" or not path.endswith("/chat/completions"):
         return http_response(404, b'{"error": {"message": "no such route"}}')
     STATE["requests"] += 1
+    STATE["first"] = STATE.get("first") or time.time()
     config = STATE["config"]
     drop_every = int(config.get("drop_every") or 0)
     if drop_every and STATE["requests"] % drop_every == 0:
@@ -140,6 +143,7 @@ async def route(method: str, path: str, headers: dict[str, str], raw: bytes) -> 
         message = {"error": {"message": f"stub error {status}", "type": "stub"}}
         return http_response(status, json.dumps(message).encode(), extra=extra)
     text = reply_for(body.get("messages", []))
+    STATE["last"] = time.time()
     if body.get("stream"):
         return http_response(200, stream_chunks(body, text), "text/event-stream")
     return http_response(200, json.dumps(completion(body, text)).encode())
