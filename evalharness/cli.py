@@ -122,7 +122,7 @@ def cmd_run(args) -> int:
     import asyncio
 
     from evalharness.config import load_profile, make_provider, resolve_endpoint
-    from evalharness.runner import RunOptions, print_summary, run_suite
+    from evalharness.runner import RunOptions, run_suite
     from evalharness.suite import load_suite
 
     if args.data and len(args.suites) > 1:
@@ -204,12 +204,12 @@ def _write_report(run_dir: Path) -> Path | None:
 def cmd_grade(args) -> int:
     from evalharness.graders import make_grader
 
-    rows = _read_grade_input(args.input)
     options = dict(_parse_option(text) for text in args.option)
     if args.allow_unsafe_exec:
         options["allow_unsafe_exec"] = True
     grader = make_grader(args.grader, options)
     try:
+        rows = _read_grade_input(args.input)
         grades = grader.grade_many((row["_response"], row["gold"], row) for row in rows)
     finally:
         grader.close()

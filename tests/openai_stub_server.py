@@ -26,7 +26,8 @@ import sys
 import time
 from collections import Counter
 
-STATE: dict = {"config": {}, "requests": 0, "by_status": Counter(), "attempts": Counter()}
+STATE: dict = {"config": {}, "requests": 0, "by_status": Counter(), "attempts": Counter(), "inflight": 0,
+               "max_inflight": 0, "seeds": []}
 REASONS = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
            429: "Too Many Requests", 500: "Internal Server Error", 503: "Service Unavailable"}
 
@@ -116,14 +117,18 @@ async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> 
 async def route(method: str, path: str, headers: dict[str, str], raw: bytes) -> bytes | None:
     if path == "/_stats":
         stats = {"requests": STATE["requests"], "by_status": dict(STATE["by_status"]),
-                 "first_request_at": STATE.get("first"), "last_request_at": STATE.get("last")}
+                 "first_request_at": STATE.get("first"), "last_request_at": STATE.get("last"),
+                 "max_inflight": STATE["max_inflight"], "seeds": STATE["seeds"],
+                 "authorization_seen": STATE.get("auth")}
         return http_response(200, json.dumps(stats).encode())
     if path == "/_reset":
-        STATE.update(requests=0, by_status=Counter(), attempts=Counter(), first=None, last=None)
+        STATE.update(requests=0, by_status=Counter(), attempts=Counter(), first=None, last=None, max_inflight=0,
+                     seeds=[], auth=None)
         return http_response(200, b"{}")
     if path == "/_config":
         STATE["config"] = json.loads(raw)
-        STATE.update(requests=0, by_status=Counter(), attempts=Counter(), first=None, last=None)
+        STATE.update(requests=0, by_status=Counter(), attempts=Counter(), first=None, last=None, max_inflight=0,
+                     seeds=[], auth=None)
         return http_response(200, b"{}")
     if method != "POST" or not path.endswith("/chat/completions"):
         return http_response(404, b'{"error": {"message": "no such route"}}')
@@ -135,9 +140,17 @@ async def route(method: str, path: str, headers: dict[str, str], raw: bytes) -> 
         STATE["by_status"]["dropped"] += 1
         return None
     body = json.loads(raw)
+    STATE["auth"] = headers.get("authorization")
+    if "seed" in body:
+        STATE["seeds"].append(body["seed"])
     status, extra = choose_status(body, headers)
-    if config.get("latency_s"):
-        await asyncio.sleep(float(config["latency_s"]))
+    STATE["inflight"] += 1
+    STATE["max_inflight"] = max(STATE["max_inflight"], STATE["inflight"])
+    try:
+        if config.get("latency_s"):
+            await asyncio.sleep(float(config["latency_s"]))
+    finally:
+        STATE["inflight"] -= 1
     STATE["by_status"][str(status)] += 1
     if status != 200:
         message = {"error": {"message": f"stub error {status}", "type": "stub"}}
