@@ -172,3 +172,37 @@ def test_streaming_records_time_to_first_token(tmp_path, stub_server, shared_dat
     _, _, samples = results_of(proc)
     assert all(s["response"] == "Thinking hard. #### 42" and s["extracted"] == "42" for s in samples)
     assert all(0 < s["ttft_s"] <= s["latency_s"] and s["usage"]["completion_tokens"] == 4 for s in samples)
+
+
+def test_ctrl_c_keeps_every_result_obtained(tmp_path, stub_server, shared_data):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    stub_server.configure({"latency_s": 0.2, "default_reply": "#### 18"})
+    cmd = [sys.executable, "-m", "evalharness", "run", str(GSM8K), "--base-url", stub_server.base_url, "--model",
+           "m", "--limit", "200", "--concurrency", "4", "--output-dir", str(tmp_path / "runs"), "--no-cache",
+           "--no-report"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**__import__("os").environ, "PYTHONPATH": str(REPO)})
+    time.sleep(2.0)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode != 0 and "Traceback" not in err
+    run_dir = next((tmp_path / "runs").iterdir())
+    results = json.loads((run_dir / "results.json").read_text())
+    samples = (run_dir / "samples.jsonl").read_text().splitlines()
+    assert results["aborted"] == "interrupted by the user"
+    assert 0 < results["n"] == len(samples) < 200
+
+
+def test_several_suites_in_one_run(tmp_path, stub_server, shared_data):
+    stub_server.configure({"default_reply": "#### 18"})
+    quick = REPO / "suites" / "quickstart.yaml"
+    proc = run_cli("run", str(GSM8K), str(quick), "--base-url", stub_server.base_url, "--model", "m", "--limit",
+                   "3", "--output-dir", str(tmp_path / "runs"), "--no-cache", "--no-report")
+    assert proc.returncode == 0, proc.stderr
+    dirs = [Path(line) for line in proc.stdout.strip().splitlines()[-2:]]
+    suites = [json.loads((d / "results.json").read_text())["suite"] for d in dirs]
+    assert suites == ["gsm8k", "quickstart"]
