@@ -89,3 +89,16 @@ def test_shared_gsm8k_gold_and_solution(shared_data):
     assert items[0].gold == "18"
     assert "<<" not in items[0].fields["solution"] and "####" not in items[0].fields["solution"]
     assert all(i.gold.lstrip("-").replace(".", "").isdigit() for i in items)
+
+
+def test_hub_loader_through_the_datasets_library(tmp_path, monkeypatch):
+    """The real `datasets.load_dataset` path, offline: a local dataset folder stands in for a hub id."""
+    folder = tmp_path / "my_dataset"
+    folder.mkdir()
+    (folder / "test.jsonl").write_text("\n".join(json.dumps(r) for r in ROWS))
+    monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    monkeypatch.delenv("EVALHARNESS_DATA_DIR", raising=False)
+    items = load_items(DatasetSpec(hf_path=str(folder), hf_split="test", local="x/test.jsonl"), FIELDS)
+    assert [i.gold for i in items] == ["1000", "2"]

@@ -59,3 +59,9 @@ def test_hostile_and_garbage_responses_do_not_raise():
 def test_unknown_grader_is_a_user_error():
     with pytest.raises(UserError, match="unknown grader 'exact'; known graders: .*exact_match"):
         make_grader("exact")
+
+
+def test_unicode_minus_and_latex_thousands():
+    grader = make_grader("exact_match")
+    assert grader.grade("The answer is \u22125.", "-5", {}).correct
+    assert grader.grade("#### 1{,}000", "1000", {}).correct

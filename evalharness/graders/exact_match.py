@@ -66,7 +66,7 @@ def _last_match(pattern: str, text: str) -> str | None:
 
 def parse_number(text: str) -> float | None:
     """The first number in `text` (thousands separators and currency ignored), or None."""
-    match = NUMBER_RE.search(text.replace("\\!", "").replace("{,}", ","))
+    match = NUMBER_RE.search(text.replace("\\!", "").replace("{,}", ",").replace("\u2212", "-"))
     if not match:
         return None
     try:
