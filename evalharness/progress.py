@@ -36,8 +36,14 @@ class Progress:
         return (f"{self.label} [{'#' * filled}{'.' * (width - filled)}] {self.done}/{self.total}"
                 f"  acc {acc:.3f}  errors {self.errors}  {rate:.1f}/s  {elapsed:.1f}s")
 
-    def close(self) -> None:
+    def close(self, completed: bool = True) -> None:
+        """Print the final line; an aborted run erases the bar instead, so its error stays the only line."""
         if not self.enabled:
+            return
+        if not completed:
+            if self.live:
+                self.stream.write("\r\033[K")
+                self.stream.flush()
             return
         line = self._line(time.perf_counter())
         self.stream.write(("\r" + line + "\n") if self.live else line + "\n")

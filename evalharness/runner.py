@@ -117,7 +117,7 @@ class SuiteRun:
         except (KeyboardInterrupt, asyncio.CancelledError):
             self.abort_reason = "interrupted by the user"
         finally:
-            progress.close()
+            progress.close(completed=self.abort_reason is None)
             if self.cache:
                 self.cache.flush()
             for grader in self.graders:

@@ -132,6 +132,7 @@ def test_401_stops_at_once_with_one_line_and_keeps_no_secret(tmp_path, stub_serv
     assert proc.returncode == 1
     assert stub_server.stats()["authorization_seen"] == f"Bearer {secret}"  # the key was really sent
     lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
     assert lines[-1].startswith("evalharness: error: the endpoint rejected the API key (HTTP 401)")
     assert "EVALHARNESS_API_KEY" in lines[-1] and "Traceback" not in proc.stderr
     assert stub_server.stats()["requests"] <= 2  # no retries, no further requests
