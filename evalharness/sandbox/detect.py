@@ -1,0 +1,121 @@
+"""What isolation this machine offers, and which interpreter the sandbox can use.
+
+Detection is empirical: `candidate_configs` lists worker configurations from strongest to weakest, and the
+pool starts a worker with each in turn until one reports ready; the layers a worker reports (not the ones
+asked for) decide the isolation level. `host_facts` records what was seen (root, user namespaces, bwrap,
+seccomp support, writable cgroups) for results.json; bwrap and cgroups are reported but not needed: the
+worker builds the same namespaces itself, and rlimits + seccomp bound memory and processes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import stat
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from evalharness.errors import UserError
+
+PROBE = ("import os, sys; print(__import__('json').dumps({'ok': sys.version_info >= (3, 9), "
+         "'exe': os.path.realpath(sys.executable), 'stdlib': os.path.dirname(os.__file__), "
+         "'version': sys.version.split()[0]}))")
+FULL = {"uid", "mount-ro", "netns", "pidns", "seccomp"}
+FULL_USERNS = {"userns", "caps-dropped", "mount-ro", "netns", "pidns", "seccomp"}
+
+
+@dataclass(frozen=True)
+class Interpreter:
+    path: str
+    version: str
+    stdlib: str
+
+
+def world_readable(path: str) -> bool:
+    """True when a user with no relation to the owner can reach and read `path` (dirs need o+x)."""
+    p = Path(os.path.realpath(path))
+    for parent in list(p.parents)[:-1] + [p]:
+        try:
+            mode = parent.stat().st_mode
+        except OSError:
+            return False
+        need = stat.S_IXOTH if parent != p else stat.S_IROTH | (stat.S_IXOTH if stat.S_ISDIR(mode) else 0)
+        if mode & need != need:
+            return False
+    return True
+
+
+def _probe(path: str) -> Interpreter | None:
+    try:
+        out = subprocess.run([path, "-I", "-c", PROBE], capture_output=True, text=True, timeout=20,
+                             env={"PATH": "/usr/bin:/bin"})
+        info = json.loads(out.stdout)
+    except (OSError, ValueError, subprocess.SubprocessError):
+        return None
+    return Interpreter(info["exe"], info["version"], info["stdlib"]) if info.get("ok") else None
+
+
+def choose_python(explicit: str | None = None, *, need_world_readable: bool) -> Interpreter:
+    """The interpreter for sandboxed programs: `explicit`, else this one, else the system python3.
+    As root the programs run under other uids, so the interpreter and its stdlib must be world-readable."""
+    candidates = [explicit] if explicit else [sys.executable, "/usr/bin/python3", "/usr/local/bin/python3",
+                                              shutil.which("python3") or ""]
+    rejected = []
+    for path in filter(None, candidates):
+        interp = _probe(path)
+        if interp is None:
+            rejected.append(f"{path} (not runnable or older than 3.9)")
+        elif need_world_readable and not (world_readable(interp.path) and world_readable(interp.stdlib)):
+            rejected.append(f"{path} (not readable by other users: {interp.path})")
+        else:
+            return interp
+    raise UserError("no Python interpreter usable for the code sandbox: " + "; ".join(rejected)
+                    + "; install python3 system-wide (e.g. apt-get install python3) or pass a readable one")
+
+
+def candidate_configs(is_root: bool, uid: int | None) -> list[dict]:
+    """Worker configurations, strongest first; the last one is `none` (rlimits only)."""
+    base = {"tmpfs_mb": 512}
+    if is_root:
+        configs = [
+            {"uid": uid, "userns": False, "mountns": True, "netns": True, "pidns": True, "seccomp": True},
+            {"uid": uid, "userns": False, "mountns": False, "netns": True, "pidns": False, "seccomp": True},
+            {"uid": uid, "userns": False, "mountns": False, "netns": False, "pidns": False, "seccomp": True},
+            {"uid": uid, "userns": False, "mountns": False, "netns": False, "pidns": False, "seccomp": False},
+        ]
+    else:
+        configs = [
+            {"uid": None, "userns": True, "mountns": True, "netns": True, "pidns": True, "seccomp": True},
+            {"uid": None, "userns": True, "mountns": True, "netns": True, "pidns": False, "seccomp": True},
+            {"uid": None, "userns": True, "mountns": True, "netns": True, "pidns": True, "seccomp": False},
+        ]
+    configs.append({"uid": None, "userns": False, "mountns": False, "netns": False, "pidns": False,
+                    "seccomp": False})
+    return [{**base, **c} for c in configs]
+
+
+def isolation_level(layers: list[str] | tuple[str, ...]) -> str:
+    have = set(layers)
+    if FULL <= have or FULL_USERNS <= have:
+        return "full"
+    if "uid" in have or {"userns", "caps-dropped", "mount-ro"} <= have:
+        return "partial"
+    return "none"
+
+
+def host_facts() -> dict:
+    """What the machine offers, for the record (whether or not the sandbox uses it)."""
+    from evalharness.sandbox import seccomp_filter
+
+    userns = Path("/proc/sys/user/max_user_namespaces")
+    cgroup_dirs = [Path("/sys/fs/cgroup"), Path("/sys/fs/cgroup/memory"), Path("/sys/fs/cgroup/unified")]
+    return {
+        "root": os.geteuid() == 0,
+        "user_namespaces": userns.exists() and userns.read_text().strip() not in ("", "0"),
+        "bwrap": shutil.which("bwrap") is not None,
+        "seccomp_arch_supported": seccomp_filter.supported(),
+        "cgroups_writable": any(os.access(d / "cgroup.procs", os.W_OK) for d in cgroup_dirs),
+    }

@@ -1,0 +1,421 @@
+"""Sandbox worker: runs inside the sandbox interpreter (stdlib only, Python >= 3.9), never imported by the harness.
+
+Started by `pool.py` as `python3 -I worker.py '<config json>'` with a scrubbed environment, it:
+1. enters new namespaces (user namespace when not root; mount, network, pid) as the config allows, forks
+   once so that the worker loop runs as pid 1 of its own pid namespace, makes every mount read-only, puts
+   fresh size-limited tmpfs over /tmp, /var/tmp, /dev/shm, /run (and the home directories when the sandbox
+   runs as the invoking user), and mounts a /proc that shows only the namespace;
+2. reports `{"ready": true, "layers": [...]}` with the layers it actually obtained;
+3. for each job (length-prefixed JSON on fd 0): creates a fresh run directory, forks a child from this warm
+   interpreter which starts a session, drops to the sandbox uid (or drops all capabilities), sets rlimits,
+   installs seccomp and executes the program in-process as `__main__`; the loop waits with a wall timeout,
+   kills the child's group, kills every other process in the namespace (or of the sandbox uid), reaps
+   zombies, collects capped stdout/stderr from files, deletes the run directory and answers on fd 1.
+The worker exits when its command pipe closes (harness gone), and pid 1 dying takes the namespace with it.
+"""
+
+import ctypes
+import json
+import os
+import resource
+import select
+import shutil
+import signal
+import struct
+import sys
+import time
+
+CLONE_NEWNS, CLONE_NEWNET, CLONE_NEWPID, CLONE_NEWUSER = 0x20000, 0x40000000, 0x20000000, 0x10000000
+MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = (
+    1, 2, 4, 8, 32, 4096, 16384, 1 << 18)
+MS_NOATIME, MS_NODIRATIME, MS_RELATIME = 1024, 2048, 1 << 21
+PR_SET_PDEATHSIG, PR_SET_CHILD_SUBREAPER = 1, 36
+FLAG_BITS = {"nosuid": MS_NOSUID, "nodev": MS_NODEV, "noexec": MS_NOEXEC, "noatime": MS_NOATIME,
+             "nodiratime": MS_NODIRATIME, "relatime": MS_RELATIME}
+PREIMPORT = ("math", "re", "collections", "itertools", "functools", "heapq", "bisect", "typing", "string",
+             "operator", "copy", "json", "random", "hashlib", "fractions", "decimal", "statistics", "cmath",
+             "array", "datetime", "traceback", "io", "types", "builtins")
+
+libc = ctypes.CDLL(None, use_errno=True)
+
+
+def _check(rc, what):
+    if rc != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, "%s: %s" % (what, os.strerror(err)))
+
+
+def send(fd, obj):
+    data = json.dumps(obj).encode()
+    payload = struct.pack("<I", len(data)) + data
+    while payload:
+        payload = payload[os.write(fd, payload):]
+
+
+def recv(fd):
+    head = _read_exact(fd, 4)
+    if head is None:
+        return None
+    body = _read_exact(fd, struct.unpack("<I", head)[0])
+    return None if body is None else json.loads(body)
+
+
+def _read_exact(fd, n):
+    chunks, got = [], 0
+    while got < n:
+        chunk = os.read(fd, n - got)
+        if not chunk:
+            return None
+        chunks.append(chunk)
+        got += len(chunk)
+    return b"".join(chunks)
+
+
+# ---------------------------------------------------------------- namespace setup (once per worker)
+
+def enter_namespaces(cfg, layers):
+    """unshare what the config asks for; returns True when a pid namespace was created (caller must fork)."""
+    flags = 0
+    if cfg["userns"]:
+        flags |= CLONE_NEWUSER
+    for key, bit in (("mountns", CLONE_NEWNS), ("netns", CLONE_NEWNET), ("pidns", CLONE_NEWPID)):
+        if cfg[key]:
+            flags |= bit
+    if not flags:
+        return False
+    uid, gid = os.getuid(), os.getgid()
+    _check(libc.unshare(flags), "unshare")
+    if cfg["userns"]:
+        with open("/proc/self/setgroups", "w") as f:
+            f.write("deny")
+        with open("/proc/self/uid_map", "w") as f:
+            f.write("0 %d 1" % uid)
+        with open("/proc/self/gid_map", "w") as f:
+            f.write("0 %d 1" % gid)
+        layers.append("userns")
+    if cfg["netns"]:
+        layers.append("netns")
+    return bool(cfg["pidns"])
+
+
+def _mount(src, target, fstype, flags, data):
+    return libc.mount(src and src.encode(), target.encode(), fstype and fstype.encode(), flags,
+                      data and data.encode())
+
+
+def setup_mounts(cfg, layers):
+    """Read-only view of every mount, private tmpfs scratch areas, a namespace-local /proc."""
+    _check(_mount("none", "/", None, MS_REC | MS_PRIVATE, None), "make / private")
+    mounts = []
+    with open("/proc/self/mountinfo") as f:
+        for line in f:
+            parts = line.split()
+            point = parts[4].encode().decode("unicode_escape")
+            opts = parts[5].split(",")
+            mounts.append((point, opts))
+    failed = 0
+    for point, opts in mounts:
+        flags = MS_REMOUNT | MS_BIND | MS_RDONLY
+        for opt in opts:
+            flags |= FLAG_BITS.get(opt, 0)
+        if _mount(None, point, None, flags, None) != 0 and point == "/":
+            failed += 1
+    if failed:
+        raise OSError("could not make / read-only")
+    size = "size=%dm,mode=1777" % cfg["tmpfs_mb"]
+    hide = ["/tmp", "/var/tmp", "/dev/shm", "/run"]
+    if cfg["userns"]:
+        keep = os.path.realpath(sys.executable)
+        hide += [p for p in ("/home", "/root") if not keep.startswith(p + "/")]
+    for path in hide:
+        if os.path.isdir(path):
+            _check(_mount("tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV, size), "tmpfs on " + path)
+    layers.append("mount-ro")
+    if cfg["pidns"] and _mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, None) == 0:
+        layers.append("proc-private")
+
+
+def become_namespace_init(cfg):
+    """After unshare(CLONE_NEWPID): fork; the child is pid 1 and runs the loop, the parent waits and relays."""
+    pid = os.fork()
+    if pid:
+        signal.signal(signal.SIGTERM, lambda *_: os.kill(pid, signal.SIGKILL))
+        _, status = os.waitpid(pid, 0)
+        os._exit(os.waitstatus_to_exitcode(status) & 0xFF)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+
+
+# ---------------------------------------------------------------- the per-program child
+
+def drop_capabilities():
+    header = (ctypes.c_uint32 * 2)(0x20080522, 0)
+    data = (ctypes.c_uint32 * 6)()
+    _check(libc.capset(header, data), "capset")
+
+
+def set_limits(job):
+    mem = job["memory_mb"] * 1024 * 1024
+    cpu = int(job["timeout_s"]) + 1
+    fsize = job["file_mb"] * 1024 * 1024
+    limits = [(resource.RLIMIT_AS, mem), (resource.RLIMIT_CPU, (cpu, cpu + 1)), (resource.RLIMIT_FSIZE, fsize),
+              (resource.RLIMIT_NOFILE, 64), (resource.RLIMIT_CORE, 0), (resource.RLIMIT_MEMLOCK, 0)]
+    if job["uid"] is not None:
+        limits.append((resource.RLIMIT_NPROC, job["nproc"]))
+    for which, value in limits:
+        soft, hard = value if isinstance(value, tuple) else (value, value)
+        resource.setrlimit(which, (soft, hard))
+
+
+def run_child(cfg, job, rundir, out_fd, err_fd):
+    """In the forked child: confine, then execute the program as __main__. Never returns."""
+    code = 1
+    try:
+        os.setsid()
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        null = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(null, 0)
+        os.dup2(out_fd, 1)
+        os.dup2(err_fd, 2)
+        os.closerange(3, 1 << 16)
+        os.chdir(rundir)
+        os.umask(0o077)
+        if job["uid"] is not None:
+            os.setgroups([])
+            os.setresgid(job["uid"], job["uid"], job["uid"])
+            os.setresuid(job["uid"], job["uid"], job["uid"])
+        elif cfg["userns"]:
+            drop_capabilities()
+        set_limits(job)
+        if cfg["seccomp"]:
+            import seccomp_filter
+            seccomp_filter.install(os.getpid())
+    except BaseException as exc:  # confinement failed: never run the program
+        os.write(2, ("sandbox setup failed: %r\n" % (exc,)).encode())
+        os._exit(125)
+    code = execute(job["source"], rundir)
+    os._exit(code)
+
+
+def execute(source, rundir):
+    import builtins
+    import io
+    import traceback
+    import types
+    sys.stdout = io.TextIOWrapper(io.FileIO(1, "w", closefd=False), encoding="utf-8", errors="backslashreplace")
+    sys.stderr = io.TextIOWrapper(io.FileIO(2, "w", closefd=False), encoding="utf-8",
+                                  errors="backslashreplace", line_buffering=True)
+    sys.stdin = io.TextIOWrapper(io.FileIO(0, "r", closefd=False), encoding="utf-8")
+    sys.argv = ["main.py"]
+    here = os.path.dirname(os.path.abspath(__file__))
+    sys.path[:] = [rundir] + [p for p in sys.path if p and p not in (".", here)]
+    path = os.path.join(rundir, "main.py")
+    try:
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(source)
+    except OSError:
+        pass
+    os.environ.clear()
+    os.environ.update({"PATH": "/usr/bin:/bin", "HOME": rundir, "TMPDIR": rundir, "LANG": "C.UTF-8"})
+    main = types.ModuleType("__main__")
+    main.__dict__.update({"__builtins__": builtins, "__file__": path})
+    sys.modules["__main__"] = main
+    code = 0
+    try:
+        exec(compile(source, path, "exec"), main.__dict__)
+    except SystemExit as exc:
+        code = _exit_code(exc.code)
+    except BaseException as exc:
+        try:  # drop this function's own frame so the traceback starts in the program
+            traceback.print_exception(type(exc), exc, exc.__traceback__.tb_next)
+        except BaseException:
+            pass
+        code = 1
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except BaseException:
+            pass
+    return code
+
+
+def _exit_code(value):
+    if value is None:
+        return 0
+    if isinstance(value, int):
+        return value & 0xFF
+    try:
+        sys.stderr.write("%s\n" % (value,))
+    except BaseException:
+        pass
+    return 1
+
+
+# ---------------------------------------------------------------- the loop
+
+def probe_seccomp():
+    """Install the filter in a throw-away child and check that fork is refused there."""
+    import seccomp_filter
+    if not seccomp_filter.supported():
+        raise OSError("seccomp filter has no syscall table for this architecture")
+    pid = os.fork()
+    if pid == 0:
+        try:
+            seccomp_filter.install(os.getpid())
+        except BaseException:
+            os._exit(2)
+        try:
+            child = os.fork()
+        except OSError:
+            os._exit(0)
+        if child == 0:
+            os._exit(0)
+        os._exit(1)
+    _, status = os.waitpid(pid, 0)
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise OSError("seccomp filter could not be installed or did not block fork")
+
+def sweep(cfg, uid):
+    """Kill everything the program may have left behind, then reap all zombies (we are init/subreaper)."""
+    if cfg["pidns_active"]:
+        try:
+            os.kill(-1, signal.SIGKILL)
+        except OSError:
+            pass
+    elif uid is not None:
+        pid = os.fork()
+        if pid == 0:
+            try:
+                os.setresuid(uid, uid, uid)
+                os.kill(-1, signal.SIGKILL)
+            finally:
+                os._exit(0)
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, 0)
+        except ChildProcessError:
+            return
+
+
+def read_capped(path, cap):
+    """Head and tail of a file, at most `cap` bytes each, and its total size."""
+    size = os.path.getsize(path)
+    with open(path, "rb") as f:
+        if size <= 2 * cap:
+            return f.read().decode("utf-8", "replace"), "", size
+        head = f.read(cap)
+        f.seek(size - cap)
+        return head.decode("utf-8", "replace"), f.read(cap).decode("utf-8", "replace"), size
+
+
+def run_job(cfg, job, counter, cmd_fd):
+    rundir = os.path.join(cfg["scratch"], "run%d" % counter)
+    os.mkdir(rundir, 0o700)
+    if job["uid"] is not None:
+        os.chown(rundir, job["uid"], job["uid"])
+    out_path = os.path.join(cfg["iodir"], "%d.out" % counter)
+    err_path = os.path.join(cfg["iodir"], "%d.err" % counter)
+    out_fd = os.open(out_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    err_fd = os.open(err_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    start = time.monotonic()
+    pid = os.fork()
+    if pid == 0:
+        run_child(cfg, job, rundir, out_fd, err_fd)
+    os.close(out_fd)
+    os.close(err_fd)
+    pidfd = os.pidfd_open(pid)
+    deadline = start + job["timeout_s"]
+    timed_out = harness_gone = False
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            timed_out = True
+            break
+        ready, _, _ = select.select([pidfd, cmd_fd], [], [], left)
+        if pidfd in ready:
+            break
+        if cmd_fd in ready:
+            harness_gone = True
+            break
+    if timed_out or harness_gone:
+        for target in (lambda: os.killpg(pid, signal.SIGKILL), lambda: os.kill(pid, signal.SIGKILL)):
+            try:
+                target()
+            except OSError:
+                pass
+    _, status, usage = os.wait4(pid, 0)
+    wall = time.monotonic() - start
+    os.close(pidfd)
+    sweep(cfg, job["uid"])
+    if harness_gone:
+        os._exit(0)
+    cap = job["output_kb"] * 1024
+    out_head, out_tail, out_size = read_capped(out_path, cap)
+    err_head, err_tail, err_size = read_capped(err_path, cap)
+    for path in (out_path, err_path):
+        os.unlink(path)
+    shutil.rmtree(rundir, ignore_errors=True)
+    return {
+        "exit_code": os.WEXITSTATUS(status) if os.WIFEXITED(status) else None,
+        "signal": os.WTERMSIG(status) if os.WIFSIGNALED(status) else None,
+        "timed_out": timed_out, "wall_s": wall, "cpu_s": usage.ru_utime + usage.ru_stime,
+        "max_rss_kb": usage.ru_maxrss, "stdout": out_head, "stdout_tail": out_tail, "stdout_bytes": out_size,
+        "stderr": err_head, "stderr_tail": err_tail, "stderr_bytes": err_size,
+    }
+
+
+def main():
+    cfg = json.loads(sys.argv[1])
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    cmd_fd, reply_fd = os.dup(0), os.dup(1)
+    null = os.open(os.devnull, os.O_RDWR)
+    os.dup2(null, 0)
+    os.dup2(null, 1)
+    layers = []
+    try:
+        if enter_namespaces(cfg, layers):
+            become_namespace_init(cfg)
+            layers.append("pidns")
+        cfg["pidns_active"] = "pidns" in layers
+        if cfg["mountns"]:
+            setup_mounts(cfg, layers)
+        libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+        cfg["scratch"] = os.path.join("/tmp", "evalharness-sbx-%d" % os.getpid())
+        os.makedirs(cfg["scratch"], 0o711, exist_ok=True)
+        os.chmod(cfg["scratch"], 0o711)
+        cfg["iodir"] = os.path.join(cfg["scratch"], "io")
+        os.makedirs(cfg["iodir"], 0o700, exist_ok=True)
+        if cfg["uid"] is not None:
+            layers.append("uid")
+        if cfg["userns"]:
+            layers.append("caps-dropped")
+        if cfg["seccomp"]:
+            probe_seccomp()
+            layers.append("seccomp")
+        layers.append("rlimits")
+        for name in PREIMPORT:
+            try:
+                __import__(name)
+            except ImportError:
+                pass
+    except BaseException as exc:
+        send(reply_fd, {"ready": False, "error": "%s: %s" % (type(exc).__name__, exc)})
+        os._exit(3)
+    send(reply_fd, {"ready": True, "layers": layers, "pid": os.getpid(), "python": sys.version.split()[0]})
+    counter = 0
+    while True:
+        job = recv(cmd_fd)
+        if job is None:
+            if cfg["mountns"] is False:
+                shutil.rmtree(cfg["scratch"], ignore_errors=True)
+            os._exit(0)
+        counter += 1
+        job["uid"] = cfg["uid"]
+        try:
+            reply = run_job(cfg, job, counter, cmd_fd)
+        except Exception as exc:
+            reply = {"internal_error": "%s: %s" % (type(exc).__name__, exc)}
+        send(reply_fd, reply)
+
+
+if __name__ == "__main__":
+    main()
