@@ -29,7 +29,7 @@ CLONE_NEWNS, CLONE_NEWNET, CLONE_NEWPID, CLONE_NEWUSER = 0x20000, 0x40000000, 0x
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = (
     1, 2, 4, 8, 32, 4096, 16384, 1 << 18)
 MS_NOATIME, MS_NODIRATIME, MS_RELATIME = 1024, 2048, 1 << 21
-PR_SET_PDEATHSIG, PR_SET_CHILD_SUBREAPER = 1, 36
+PR_SET_PDEATHSIG, PR_SET_DUMPABLE, PR_SET_CHILD_SUBREAPER = 1, 4, 36
 FLAG_BITS = {"nosuid": MS_NOSUID, "nodev": MS_NODEV, "noexec": MS_NOEXEC, "noatime": MS_NOATIME,
              "nodiratime": MS_NODIRATIME, "relatime": MS_RELATIME}
 PREIMPORT = ("math", "re", "collections", "itertools", "functools", "heapq", "bisect", "typing", "string",
@@ -139,6 +139,7 @@ def become_namespace_init(cfg):
     """After unshare(CLONE_NEWPID): fork; the child is pid 1 and runs the loop, the parent waits and relays."""
     pid = os.fork()
     if pid:
+        libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
         signal.signal(signal.SIGTERM, lambda *_: os.kill(pid, signal.SIGKILL))
         _, status = os.waitpid(pid, 0)
         os._exit(os.waitstatus_to_exitcode(status) & 0xFF)
@@ -296,32 +297,31 @@ def sweep(cfg, uid):
             return
 
 
-def read_capped(path, cap):
-    """Head and tail of a file, at most `cap` bytes each, and its total size."""
-    size = os.path.getsize(path)
-    with open(path, "rb") as f:
-        if size <= 2 * cap:
-            return f.read().decode("utf-8", "replace"), "", size
-        head = f.read(cap)
-        f.seek(size - cap)
-        return head.decode("utf-8", "replace"), f.read(cap).decode("utf-8", "replace"), size
+def read_capped(fd, cap):
+    """Head and tail (at most `cap` bytes each) of an output file the worker kept open, and its size."""
+    size = os.fstat(fd).st_size
+    if size <= 2 * cap:
+        return os.pread(fd, size, 0).decode("utf-8", "replace"), "", size
+    head, tail = os.pread(fd, cap, 0), os.pread(fd, cap, size - cap)
+    return head.decode("utf-8", "replace"), tail.decode("utf-8", "replace"), size
 
 
-def run_job(cfg, job, counter, cmd_fd):
-    rundir = os.path.join(cfg["scratch"], "run%d" % counter)
+def run_job(cfg, job, cmd_fd):
+    # unpredictable names, created exclusively: a program cannot plant files or links for a later run
+    name = os.urandom(8).hex()
+    rundir = os.path.join(cfg["scratch"], "run-" + name)
     os.mkdir(rundir, 0o700)
     if job["uid"] is not None:
         os.chown(rundir, job["uid"], job["uid"])
-    out_path = os.path.join(cfg["iodir"], "%d.out" % counter)
-    err_path = os.path.join(cfg["iodir"], "%d.err" % counter)
-    out_fd = os.open(out_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    err_fd = os.open(err_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    out_path = os.path.join(cfg["iodir"], name + ".out")
+    err_path = os.path.join(cfg["iodir"], name + ".err")
+    flags = os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
+    out_fd = os.open(out_path, flags, 0o600)
+    err_fd = os.open(err_path, flags, 0o600)
     start = time.monotonic()
     pid = os.fork()
     if pid == 0:
         run_child(cfg, job, rundir, out_fd, err_fd)
-    os.close(out_fd)
-    os.close(err_fd)
     pidfd = os.pidfd_open(pid)
     deadline = start + job["timeout_s"]
     timed_out = harness_gone = False
@@ -348,10 +348,12 @@ def run_job(cfg, job, counter, cmd_fd):
     sweep(cfg, job["uid"])
     if harness_gone:
         os._exit(0)
+    # (the output fds stay open in the worker: what it reads is what the program wrote, whatever the path holds)
     cap = job["output_kb"] * 1024
-    out_head, out_tail, out_size = read_capped(out_path, cap)
-    err_head, err_tail, err_size = read_capped(err_path, cap)
-    for path in (out_path, err_path):
+    out_head, out_tail, out_size = read_capped(out_fd, cap)
+    err_head, err_tail, err_size = read_capped(err_fd, cap)
+    for fd, path in ((out_fd, out_path), (err_fd, err_path)):
+        os.close(fd)
         os.unlink(path)
     shutil.rmtree(rundir, ignore_errors=True)
     return {
@@ -375,6 +377,9 @@ def main():
         if enter_namespaces(cfg, layers):
             become_namespace_init(cfg)
             layers.append("pidns")
+        # not dumpable (after the uid maps are written): a program running under the same uid
+        # (user-namespace mode) cannot open /proc/<worker>/mem
+        libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
         cfg["pidns_active"] = "pidns" in layers
         if cfg["mountns"]:
             setup_mounts(cfg, layers)
@@ -401,17 +406,15 @@ def main():
         send(reply_fd, {"ready": False, "error": "%s: %s" % (type(exc).__name__, exc)})
         os._exit(3)
     send(reply_fd, {"ready": True, "layers": layers, "pid": os.getpid(), "python": sys.version.split()[0]})
-    counter = 0
     while True:
         job = recv(cmd_fd)
         if job is None:
             if cfg["mountns"] is False:
                 shutil.rmtree(cfg["scratch"], ignore_errors=True)
             os._exit(0)
-        counter += 1
         job["uid"] = cfg["uid"]
         try:
-            reply = run_job(cfg, job, counter, cmd_fd)
+            reply = run_job(cfg, job, cmd_fd)
         except Exception as exc:
             reply = {"internal_error": "%s: %s" % (type(exc).__name__, exc)}
         send(reply_fd, reply)
