@@ -16,6 +16,12 @@ from __future__ import annotations
 import ast
 import re
 import textwrap
+import warnings
+
+# ast.parse of model output may warn about invalid escape sequences; those warnings are about the
+# model's code, not ours (they carry the pseudo-module "<unknown>").
+for _category in (DeprecationWarning, SyntaxWarning):
+    warnings.filterwarnings("ignore", category=_category, module="<unknown>")
 
 FENCE = re.compile(
     r"(?P<fence>`{3,}|~{3,})[ \t]*(?P<lang>[\w+#.-]*)[^\n]*\n(?P<body>.*?)(?:\n[ \t]*(?P=fence)[ \t]*(?=\n|$)|\Z)",
