@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 import secrets
 import signal
-from typing import Any, Iterable
+from typing import Any
 
 from evalharness.graders import code_programs
 from evalharness.graders.base import Grade, Grader
@@ -90,9 +90,6 @@ class CodeExec(Grader):
         tail = result.error or result.stderr_end[-STDERR_TAIL:]
         details = {"status": status, "exception": exc, "stderr_tail": tail, "wall_s": round(result.wall_s, 4)}
         return Grade(status == "passed", code, details)
-
-    def grade_many(self, rows: Iterable[tuple[str, Any, dict[str, Any]]]) -> list[Grade]:
-        return super().grade_many(rows)
 
     def describe(self) -> dict[str, Any]:
         return {"grader": self.name, **self.sandbox.describe(), "timeout_s": self.limits.timeout_s,

@@ -158,7 +158,9 @@ class WorkerPool(Sandbox):
         if self._closed:
             raise RuntimeError("sandbox is closed")
         job = {"source": source, **asdict(limits or Limits())}
-        worker = self._idle.get()
+        worker = self._borrow()
+        if worker is None:
+            return RunResult(error="sandbox has no working workers left")
         try:
             reply = worker.run(job)
         except WorkerDied as exc:
@@ -169,16 +171,25 @@ class WorkerPool(Sandbox):
             return RunResult(error=f"sandbox worker error: {reply['internal_error']}")
         return RunResult(**{k: v for k, v in reply.items() if k in RESULT_FIELDS})
 
+    def _borrow(self) -> _Worker | None:
+        """An idle worker; None once every worker is gone (so callers never wait forever)."""
+        while True:
+            try:
+                return self._idle.get(timeout=1.0)
+            except queue.Empty:
+                with self._lock:
+                    if not self._all:
+                        return None
+
     def _replace(self, worker: _Worker) -> None:
+        """Kill a failed worker and start a new one; if that fails too, the pool shrinks."""
         worker.kill()
         with self._lock:
             self._all.remove(worker)
         try:
             self._add(self._spawn())
         except WorkerDied:
-            pass  # the pool shrinks; if it empties, run() would block, so keep at least the failing slot
-        if not self._all:
-            raise RuntimeError("sandbox has no workers left")
+            pass
 
     def worker_pids(self) -> list[int]:
         return [w.proc.pid for w in self._all]
