@@ -11,6 +11,7 @@ import pytest
 
 from evalharness.errors import UserError
 from evalharness.graders.code_exec import CodeExec, exception_name, verdict
+from evalharness.graders.code_extract import prompt_preamble
 from evalharness.sandbox import RunResult
 
 DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
@@ -36,6 +37,12 @@ _evalharness_original = {name}
 def {name}(*args, **kwargs):
     return _evalharness_break(_evalharness_original(*args, **kwargs))
 '''
+
+
+def _signature(task: dict) -> str:
+    """The entry point's `def` line(s) from the prompt, without its docstring."""
+    stub = task["prompt"][len(prompt_preamble(task["prompt"], task["entry_point"])):]
+    return stub[: stub.index(":\n", stub.index(f"def {task['entry_point']}")) + 2]
 
 
 def load_jsonl_gz(path: Path) -> list[dict]:
@@ -93,6 +100,10 @@ def test_pass_at_1_equals_true_fraction_across_fence_styles(grader, humaneval):
         lambda t, code: f"```python\nimport math\n```\nThen:\n```python\n{code}\n```\nTest:\n```python\n"
                         f"print({t['entry_point']})\n```",
         lambda t, code: f"```python\n{code}",  # cut at max_tokens before the closing fence
+        lambda t, code: f"```python\n{code[len(t['prompt']):]}\n```",  # only the body, fenced
+        lambda t, code: code[len(t["prompt"]):],  # only the body, raw completion style
+        lambda t, code: "```python\n" + code.replace(t["prompt"], prompt_preamble(t["prompt"], t["entry_point"])
+                                                      + _signature(t)) + "\n```",  # no docstring
     ]
     rows, truth = [], []
     for i, t in enumerate(humaneval):

@@ -19,6 +19,14 @@ import json
 import re
 from typing import Any
 
+# written straight to fd 1 so that a candidate that rebinds print or sys.stdout cannot hide a real pass
+MARKER_LINE = """import os as _evalharness_os, sys as _evalharness_sys
+try:
+    _evalharness_sys.stdout.flush()
+except Exception:
+    pass
+_evalharness_os.write(1, %(marker)r)"""
+
 BUILTIN_CALLS = {"set", "sorted", "abs", "round", "len", "str", "list", "tuple", "int", "float", "dict", "all",
                  "any", "sum", "max", "min", "isclose", "math", "frozenset", "bool", "type", "isinstance", "not"}
 
@@ -105,5 +113,5 @@ def build(candidate: str, item: dict[str, Any], marker: str) -> str:
             reference = item["prompt"] + item["canonical_solution"]
             parts += [f"_EVALHARNESS_REFERENCE = {reference!r}", f"_EVALHARNESS_INPUTS = {json.dumps(inputs)!r}",
                       PLUS_CHECK % {"entry": item["entry_point"], "atol": float(item.get("atol") or 0)}]
-    parts.append(f"print({marker!r})")
+    parts.append(MARKER_LINE % {"marker": (marker + "\n").encode()})
     return "\n\n".join(p for p in parts if p) + "\n"

@@ -35,7 +35,11 @@ RESULT_FIELDS = {f.name for f in fields(RunResult)}
 
 
 class WorkerDied(Exception):
-    pass
+    """A worker failed; `started` tells whether it had taken the job (then the program may have run)."""
+
+    def __init__(self, message: str, started: bool = True):
+        super().__init__(message)
+        self.started = started
 
 
 class _Worker:
@@ -56,11 +60,13 @@ class _Worker:
 
     def run(self, job: dict[str, Any]) -> dict[str, Any]:
         data = json.dumps(job).encode()
+        if self.proc.poll() is not None:
+            raise WorkerDied("worker had exited", started=False)
         try:
             self.proc.stdin.write(struct.pack("<I", len(data)) + data)
             self.proc.stdin.flush()
         except OSError as exc:
-            raise WorkerDied(f"worker pipe closed: {exc}") from exc
+            raise WorkerDied(f"worker pipe closed: {exc}", started=False) from exc
         return self._receive(time.monotonic() + job["timeout_s"] + MARGIN_S)
 
     def _receive(self, deadline: float) -> dict[str, Any]:
@@ -158,14 +164,17 @@ class WorkerPool(Sandbox):
         if self._closed:
             raise RuntimeError("sandbox is closed")
         job = {"source": source, **asdict(limits or Limits())}
-        worker = self._borrow()
-        if worker is None:
-            return RunResult(error="sandbox has no working workers left")
-        try:
-            reply = worker.run(job)
-        except WorkerDied as exc:
-            self._replace(worker)
-            return RunResult(error=f"sandbox worker failed: {exc}")
+        while True:
+            worker = self._borrow()
+            if worker is None:
+                return RunResult(error="sandbox has no working workers left")
+            try:
+                reply = worker.run(job)
+                break
+            except WorkerDied as exc:
+                self._replace(worker)
+                if exc.started:  # the program may have run (and may be what broke the worker): no retry
+                    return RunResult(error=f"sandbox worker failed: {exc}")
         self._idle.put(worker)
         if "internal_error" in reply:
             return RunResult(error=f"sandbox worker error: {reply['internal_error']}")

@@ -1,0 +1,85 @@
+"""The sandbox as a program runner: fresh state per run, scrubbed environment, capped output, concurrency,
+and recovery when a worker dies."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from evalharness.sandbox import Limits, open_sandbox
+
+LIMITS = Limits(timeout_s=5)
+
+
+@pytest.fixture(scope="module")
+def sandbox():
+    os.environ["EVALHARNESS_TEST_SECRET"] = "sk-should-never-leak"
+    try:
+        sb = open_sandbox(workers=2)
+    finally:
+        del os.environ["EVALHARNESS_TEST_SECRET"]
+    yield sb
+    sb.close()
+
+
+def test_environment_is_scrubbed(sandbox):
+    result = sandbox.run("import os\nprint(sorted(os.environ.items()))", LIMITS)
+    assert "sk-should-never-leak" not in result.stdout and "EVALHARNESS_TEST_SECRET" not in result.stdout
+
+
+def test_each_run_gets_a_fresh_directory_and_module_state(sandbox):
+    first = sandbox.run("import os, sys\nopen('left.txt', 'w').write('x')\nsys.modules['math'].leak = 1\n"
+                        "print(os.getcwd())", LIMITS)
+    assert first.exit_code == 0
+    for _ in range(4):  # whichever worker runs it
+        second = sandbox.run("import os, math\nprint(os.listdir('.'), hasattr(math, 'leak'), os.getcwd())", LIMITS)
+        assert second.stdout.startswith("['main.py'] False ")
+        assert second.stdout.split()[-1] != first.stdout.strip()
+
+
+def test_runs_as_main_with_stdlib_imports_and_empty_stdin(sandbox):
+    source = """
+import pickle, sqlite3, xml.dom.minidom, decimal, sys
+class Point:
+    def __init__(self, x): self.x = x
+assert __name__ == "__main__"
+assert pickle.loads(pickle.dumps(Point(3))).x == 3
+assert sys.stdin.read() == ""
+print(sqlite3.connect(":memory:").execute("select 6 * 7").fetchone()[0])
+"""
+    result = sandbox.run(source, LIMITS)
+    assert result.stdout == "42\n", result.stderr
+
+
+def test_output_is_capped_head_and_tail(sandbox):
+    result = sandbox.run("for i in range(200000):\n    print(i)", Limits(timeout_s=5, output_kb=4))
+    assert result.exit_code == 0
+    assert result.stdout.startswith("0\n1\n") and result.stdout_tail.endswith("199999\n")
+    assert len(result.stdout) <= 4096 and len(result.stdout_tail) <= 4096
+    assert result.stdout_bytes == sum(len(f"{i}\n") for i in range(200000))
+
+
+def test_concurrent_runs_keep_their_own_results(sandbox):
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(lambda i: sandbox.run(f"print({i} * 3)", LIMITS), range(60)))
+    assert [r.stdout for r in results] == [f"{i * 3}\n" for i in range(60)]
+
+
+def test_a_killed_worker_is_replaced(sandbox):
+    victims = list(sandbox.worker_pids())
+    outcome = {}
+    thread = threading.Thread(target=lambda: outcome.update(r=sandbox.run("import time\ntime.sleep(3)", LIMITS)))
+    thread.start()
+    time.sleep(0.5)
+    for pid in victims:  # one of them is running the program; kill both to be sure
+        os.killpg(pid, signal.SIGKILL)
+    thread.join()
+    assert outcome["r"].error and "worker" in outcome["r"].error
+    for _ in range(4):
+        assert sandbox.run("print('alive')", LIMITS).stdout == "alive\n"
+    assert not set(victims) & set(sandbox.worker_pids())
