@@ -1,6 +1,6 @@
 """Code extraction from chat responses: fence styles, several blocks, bodies, bare code, prose."""
 
-from evalharness.graders.code_extract import assemble, extract_code, prompt_preamble
+from evalharness.graders.code_extract import assemble, extract_code, extract_program, prompt_preamble
 
 PROMPT = 'from typing import List\n\n\ndef helper(x):\n    return x\n\n\ndef add(a: int, b: int) -> int:\n    """Add."""\n'
 FUNC = "def add(a, b):\n    return a + b\n"
@@ -22,12 +22,15 @@ def test_unterminated_fence_is_taken_to_the_end():
 
 def test_block_defining_entry_point_wins():
     response = f"```python\nimport math\n```\n```python\n{FUNC}```\n```python\nprint(add(1, 2))\n```"
-    assert extract_code(response, "add") == FUNC
+    code = extract_code(response, "add")
+    assert code.endswith(FUNC) and code.startswith("import math") and "print" not in code
 
 
 def test_last_defining_block_wins_over_earlier_draft():
     draft = "def add(a, b):\n    return a - b\n"
-    assert extract_code(f"```python\n{draft}```\nOops, fixed:\n```python\n{FUNC}```", "add") == FUNC
+    namespace: dict = {}
+    exec(extract_code(f"```python\n{draft}```\nOops, fixed:\n```python\n{FUNC}```", "add"), namespace)
+    assert namespace["add"](2, 3) == 5
 
 
 def test_non_python_fences_ignored():
@@ -77,3 +80,34 @@ def test_full_function_keeps_prompt_helpers_and_imports():
 
 def test_prompt_preamble_stops_before_entry_point():
     assert prompt_preamble(PROMPT, "add").rstrip().endswith("return x")
+
+
+def test_helper_block_before_the_entry_point_is_kept():
+    response = ("First a helper:\n```python\nimport math\n\ndef double(x):\n    return 2 * x\n```\n"
+                "Then:\n```python\ndef add(a, b):\n    return double(a) // 2 + b + math.floor(0.5)\n```\n"
+                "Usage:\n```python\nprint(add(1, 2))\n```")
+    namespace: dict = {}
+    exec(extract_code(response, "add"), namespace)
+    assert namespace["add"](2, 3) == 5
+
+
+def test_unfenced_body_with_prose_after():
+    code = extract_code("Here is the body:\n    total = a + b\n    return total\n\nThat is all.", "add")
+    program = assemble(code, PROMPT, "add")
+    namespace: dict = {}
+    exec(program, namespace)
+    assert namespace["add"](2, 3) == 5
+
+
+def test_raw_completion_keeps_top_level_code_after_the_body():
+    program = extract_program("    return helper(a) + b\n\nCONSTANT = 7\n", PROMPT, "add")
+    namespace: dict = {}
+    exec(program, namespace)
+    assert namespace["add"](2, 3) == 5 and namespace["CONSTANT"] == 7
+
+
+def test_raw_full_function_and_prose_first():
+    for response in (FUNC, f"Here is my answer:\n{FUNC}\nDone.", f"{FUNC}\nThis works for all inputs."):
+        namespace: dict = {}
+        exec(extract_program(response, PROMPT, "add"), namespace)
+        assert namespace["add"](2, 3) == 5, response

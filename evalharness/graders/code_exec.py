@@ -18,7 +18,7 @@ from typing import Any
 
 from evalharness.graders import code_programs
 from evalharness.graders.base import Grade, Grader
-from evalharness.graders.code_extract import assemble, extract_code
+from evalharness.graders.code_extract import extract_code, extract_program
 from evalharness.sandbox import Limits, RunResult, open_sandbox
 
 EXCEPTION_LINE = re.compile(r"^([A-Za-z_][\w.]*)(?::|$)")
@@ -72,10 +72,9 @@ class CodeExec(Grader):
     def candidate(self, response: str, item: dict[str, Any]) -> str:
         """The code to test: extracted from the response, assembled with the prompt for HumanEval tasks."""
         entry = code_programs.entry_point(item)
-        code = extract_code(response or "", entry)
-        if not code or code_programs.task_kind(item) == "mbpp":
-            return code
-        return assemble(code, item.get("prompt"), entry)
+        if code_programs.task_kind(item) == "mbpp":
+            return extract_code(response or "", entry)
+        return extract_program(response or "", item.get("prompt"), entry)
 
     def grade(self, response: str, gold: Any, item: dict[str, Any]) -> Grade:
         try:

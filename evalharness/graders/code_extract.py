@@ -9,6 +9,9 @@ typically read stdin or run demos).
 `assemble(code, prompt, entry_point)` makes the candidate program: a full function goes after the
 prompt's preamble (its imports and helpers, minus the stub of the entry point); a bare body is indented
 under the prompt's signature.
+`extract_program(response, prompt, entry_point)` is the whole path for prompt-completion tasks: with no fence,
+the response is first read as a raw completion (`prompt + response`, trailing prose dropped), the
+classic HumanEval format, before falling back to `extract_code` + `assemble`.
 """
 
 from __future__ import annotations
@@ -51,28 +54,41 @@ def extract_code(response: str, entry_point: str | None = None) -> str:
 
 
 def _pick(blocks: list[tuple[str, str]], entry_point: str | None) -> str:
+    """The block that defines the entry point (the last such: models revise), preceded by the earlier
+    blocks that only define things (imports, helpers); else the longest block."""
     bodies = [body for _, body in blocks]
+    chosen = None
     if entry_point:
-        defining = [b for b in bodies if defines(b, entry_point)]
-        if defining:
-            return defining[-1]
-    typed = [body for lang, body in blocks if lang]
-    return max(typed or bodies, key=len)
+        defining = [i for i, b in enumerate(bodies) if defines(b, entry_point)]
+        chosen = defining[-1] if defining else None
+    if chosen is None:
+        typed = [body for lang, body in blocks if lang]
+        return max(typed or bodies, key=len)
+    helpers = [textwrap.dedent(b) for b in bodies[:chosen] if _definitions_only(b)]
+    return "\n\n".join(helpers + [textwrap.dedent(bodies[chosen])])
+
+
+def _definitions_only(code: str) -> bool:
+    try:
+        tree = ast.parse(textwrap.dedent(code))
+    except (SyntaxError, ValueError):
+        return False
+    allowed = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+    return bool(tree.body) and all(isinstance(node, allowed) for node in tree.body)
 
 
 def _unfenced(response: str) -> str:
-    """No fence: from the first code-looking line, the longest run of lines that parses."""
+    """No fence: from the first code-looking (or indented) line, the longest run of lines that parses."""
     lines = response.splitlines()
-    starts = [i for i, line in enumerate(lines) if CODE_START.match(line)]
-    if not starts:
-        dedented = textwrap.dedent(response)
-        return dedented if dedented.strip() and _parses(dedented) else ""
-    start = starts[0]
-    for end in range(len(lines), start, -1):
-        chunk = "\n".join(lines[start:end])
-        if _parses(chunk):
-            return chunk
-    return "\n".join(lines[start:])
+    code_start = next((i for i, line in enumerate(lines) if CODE_START.match(line)), None)
+    indented = next((i for i, line in enumerate(lines) if line[:1] in (" ", "\t") and line.strip()), None)
+    starts = sorted({i for i in (code_start, indented, 0) if i is not None})
+    for start in starts:
+        for end in range(len(lines), start, -1):
+            chunk = textwrap.dedent("\n".join(lines[start:end]))
+            if chunk.strip() and _parses(chunk):
+                return chunk
+    return ""
 
 
 def _parses(code: str) -> bool:
@@ -123,3 +139,24 @@ def assemble(code: str, prompt: str | None, entry_point: str | None) -> str:
 def _indented(code: str) -> bool:
     first = next((line for line in code.splitlines() if line.strip()), "")
     return first[:1] in (" ", "\t")
+
+
+def extract_program(response: str, prompt: str | None, entry_point: str | None) -> str:
+    """The candidate program for a prompt-completion task ("" when the response holds no code)."""
+    has_fence = any(lang in PYTHON_LANGS for lang, _ in fenced_blocks(response))
+    if prompt and entry_point and not has_fence:
+        raw = _raw_completion(response, prompt)
+        if raw:
+            return raw
+    code = extract_code(response, entry_point)
+    return assemble(code, prompt, entry_point) if code else ""
+
+
+def _raw_completion(response: str, prompt: str) -> str:
+    """`prompt + response` when it parses, dropping trailing lines (prose) until it does; else ""."""
+    lines = response.rstrip().splitlines()
+    for end in range(len(lines), 0, -1):
+        body = "\n".join(lines[:end])
+        if body.strip() and _parses(prompt + body):
+            return strip_main_guard(prompt + body).rstrip("\n") + "\n"
+    return ""
