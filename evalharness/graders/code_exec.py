@@ -23,6 +23,7 @@ from evalharness.sandbox import Limits, RunResult, open_sandbox
 
 EXCEPTION_LINE = re.compile(r"^([A-Za-z_][\w.]*)(?::|$)")
 STDERR_TAIL = 2000
+SETUP_FAILED = 125  # worker.py: the child could not confine itself, so the program never ran
 
 
 def exception_name(stderr_end: str) -> str | None:
@@ -38,7 +39,7 @@ def exception_name(stderr_end: str) -> str | None:
 
 def verdict(result: RunResult, marker: str) -> tuple[str, str | None]:
     """(status, exception) for a finished run."""
-    if result.error:
+    if result.error or (result.exit_code == SETUP_FAILED and "sandbox setup failed" in result.stderr_end):
         return "error", "SandboxError"
     if result.timed_out or result.signal == signal.SIGXCPU:
         return "timeout", None

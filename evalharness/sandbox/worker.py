@@ -25,24 +25,14 @@ import struct
 import sys
 import time
 
-CLONE_NEWNS, CLONE_NEWNET, CLONE_NEWPID, CLONE_NEWUSER = 0x20000, 0x40000000, 0x20000000, 0x10000000
-MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = (
-    1, 2, 4, 8, 32, 4096, 16384, 1 << 18)
-MS_NOATIME, MS_NODIRATIME, MS_RELATIME = 1024, 2048, 1 << 21
 PR_SET_PDEATHSIG, PR_SET_DUMPABLE, PR_SET_CHILD_SUBREAPER = 1, 4, 36
-FLAG_BITS = {"nosuid": MS_NOSUID, "nodev": MS_NODEV, "noexec": MS_NOEXEC, "noatime": MS_NOATIME,
-             "nodiratime": MS_NODIRATIME, "relatime": MS_RELATIME}
 PREIMPORT = ("math", "re", "collections", "itertools", "functools", "heapq", "bisect", "typing", "string",
              "operator", "copy", "json", "random", "hashlib", "fractions", "decimal", "statistics", "cmath",
              "array", "datetime", "traceback", "io", "types", "builtins")
 
 libc = ctypes.CDLL(None, use_errno=True)
-
-
-def _check(rc, what):
-    if rc != 0:
-        err = ctypes.get_errno()
-        raise OSError(err, "%s: %s" % (what, os.strerror(err)))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import namespaces  # noqa: E402  (sibling module; this file runs as a script in the sandbox interpreter)
 
 
 def send(fd, obj):
@@ -71,87 +61,12 @@ def _read_exact(fd, n):
     return b"".join(chunks)
 
 
-# ---------------------------------------------------------------- namespace setup (once per worker)
-
-def enter_namespaces(cfg, layers):
-    """unshare what the config asks for; returns True when a pid namespace was created (caller must fork)."""
-    flags = 0
-    if cfg["userns"]:
-        flags |= CLONE_NEWUSER
-    for key, bit in (("mountns", CLONE_NEWNS), ("netns", CLONE_NEWNET), ("pidns", CLONE_NEWPID)):
-        if cfg[key]:
-            flags |= bit
-    if not flags:
-        return False
-    uid, gid = os.getuid(), os.getgid()
-    _check(libc.unshare(flags), "unshare")
-    if cfg["userns"]:
-        with open("/proc/self/setgroups", "w") as f:
-            f.write("deny")
-        with open("/proc/self/uid_map", "w") as f:
-            f.write("0 %d 1" % uid)
-        with open("/proc/self/gid_map", "w") as f:
-            f.write("0 %d 1" % gid)
-        layers.append("userns")
-    if cfg["netns"]:
-        layers.append("netns")
-    return bool(cfg["pidns"])
-
-
-def _mount(src, target, fstype, flags, data):
-    return libc.mount(src and src.encode(), target.encode(), fstype and fstype.encode(), flags,
-                      data and data.encode())
-
-
-def setup_mounts(cfg, layers):
-    """Read-only view of every mount, private tmpfs scratch areas, a namespace-local /proc."""
-    _check(_mount("none", "/", None, MS_REC | MS_PRIVATE, None), "make / private")
-    mounts = []
-    with open("/proc/self/mountinfo") as f:
-        for line in f:
-            parts = line.split()
-            point = parts[4].encode().decode("unicode_escape")
-            opts = parts[5].split(",")
-            mounts.append((point, opts))
-    failed = 0
-    for point, opts in mounts:
-        flags = MS_REMOUNT | MS_BIND | MS_RDONLY
-        for opt in opts:
-            flags |= FLAG_BITS.get(opt, 0)
-        if _mount(None, point, None, flags, None) != 0 and point == "/":
-            failed += 1
-    if failed:
-        raise OSError("could not make / read-only")
-    size = "size=%dm,mode=1777" % cfg["tmpfs_mb"]
-    hide = ["/tmp", "/var/tmp", "/dev/shm", "/run"]
-    if cfg["userns"]:
-        keep = os.path.realpath(sys.executable)
-        hide += [p for p in ("/home", "/root") if not keep.startswith(p + "/")]
-    for path in hide:
-        if os.path.isdir(path):
-            _check(_mount("tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV, size), "tmpfs on " + path)
-    layers.append("mount-ro")
-    if cfg["pidns"] and _mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, None) == 0:
-        layers.append("proc-private")
-
-
-def become_namespace_init(cfg):
-    """After unshare(CLONE_NEWPID): fork; the child is pid 1 and runs the loop, the parent waits and relays."""
-    pid = os.fork()
-    if pid:
-        libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
-        signal.signal(signal.SIGTERM, lambda *_: os.kill(pid, signal.SIGKILL))
-        _, status = os.waitpid(pid, 0)
-        os._exit(os.waitstatus_to_exitcode(status) & 0xFF)
-    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-
-
 # ---------------------------------------------------------------- the per-program child
 
 def drop_capabilities():
     header = (ctypes.c_uint32 * 2)(0x20080522, 0)
     data = (ctypes.c_uint32 * 6)()
-    _check(libc.capset(header, data), "capset")
+    namespaces.check(libc.capset(header, data), "capset")
 
 
 def set_limits(job):
@@ -367,22 +282,21 @@ def run_job(cfg, job, cmd_fd):
 
 def main():
     cfg = json.loads(sys.argv[1])
-    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     cmd_fd, reply_fd = os.dup(0), os.dup(1)
     null = os.open(os.devnull, os.O_RDWR)
     os.dup2(null, 0)
     os.dup2(null, 1)
     layers = []
     try:
-        if enter_namespaces(cfg, layers):
-            become_namespace_init(cfg)
+        if namespaces.enter_namespaces(cfg, layers):
+            namespaces.become_namespace_init(cfg)
             layers.append("pidns")
         # not dumpable (after the uid maps are written): a program running under the same uid
         # (user-namespace mode) cannot open /proc/<worker>/mem
         libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
         cfg["pidns_active"] = "pidns" in layers
         if cfg["mountns"]:
-            setup_mounts(cfg, layers)
+            namespaces.setup_mounts(cfg, layers)
         libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
         cfg["scratch"] = os.path.join("/tmp", "evalharness-sbx-%d" % os.getpid())
         os.makedirs(cfg["scratch"], 0o711, exist_ok=True)
