@@ -1,4 +1,5 @@
-"""The sandbox as a normal user (no root): user namespace + mount/net/pid namespaces + seccomp.
+"""The sandbox as a normal user (no root): user namespace + mount/net/pid namespaces + seccomp, built by the
+worker itself or (where only bwrap may create user namespaces) by bwrap.
 
 Run as root (like CI), this test starts a small harness as uid 65534 with `setpriv` and checks that it
 reaches full isolation and contains the basic hostile programs; it is skipped where that is impossible."""
@@ -29,7 +30,9 @@ pytestmark = pytest.mark.skipif(
 HARNESS = """
 import json, os, sys
 sys.path.insert(0, {repo!r})
-from evalharness.sandbox import open_sandbox, Limits
+from evalharness.sandbox import open_sandbox, Limits, detect, pool
+if {mode!r} == "bwrap":  # only the bwrap configuration
+    pool.candidate_configs = lambda *a: [c for c in detect.candidate_configs(*a) if c.get("bwrap")]
 sb = open_sandbox(workers=1)
 limits = Limits(timeout_s=2)
 programs = {{
@@ -49,7 +52,10 @@ print(json.dumps(out))
 """
 
 
-def test_unprivileged_user_gets_full_isolation():
+@pytest.mark.parametrize("mode", ["userns", "bwrap"])
+def test_unprivileged_user_gets_full_isolation(mode):
+    if mode == "bwrap" and shutil.which("bwrap") is None:
+        pytest.skip("bwrap not installed (apt-get install bubblewrap)")
     folder = REPO / f".sandbox-target-{uuid.uuid4().hex[:8]}"
     folder.mkdir()
     os.chmod(folder, 0o777)
@@ -57,7 +63,7 @@ def test_unprivileged_user_gets_full_isolation():
     target.write_text("original\n")
     os.chmod(target, 0o666)
     try:
-        script = HARNESS.format(repo=str(REPO), target=str(target), harness_pid="{harness}")
+        script = HARNESS.format(repo=str(REPO), target=str(target), harness_pid="{harness}", mode=mode)
         proc = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", SYSTEM_PYTHON, "-I",
                                "-c", textwrap.dedent(script)], capture_output=True, text=True, timeout=60,
                               cwd="/", env={"PATH": "/usr/bin:/bin"})
@@ -68,6 +74,7 @@ def test_unprivileged_user_gets_full_isolation():
         shutil.rmtree(folder)
     assert out["uid"] == 65534 and out["isolation"] == "full", out
     assert "userns" in out["layers"] and "caps-dropped" in out["layers"]
+    assert ("bwrap" in out["layers"]) == (mode == "bwrap")
     assert "Read-only file system" in out["write"]["stderr"] and "Read-only file system" in out["delete"]["stderr"]
     for name in ("fork", "tcp", "kill"):
         assert out[name]["exit"] == 1 and "PermissionError" in out[name]["stderr"], (name, out[name])

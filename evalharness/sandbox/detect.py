@@ -25,6 +25,7 @@ PROBE = ("import os, sys; print(__import__('json').dumps({'ok': sys.version_info
          "'version': sys.version.split()[0]}))")
 FULL = {"uid", "mount-ro", "netns", "pidns", "seccomp"}
 FULL_USERNS = {"userns", "caps-dropped", "mount-ro", "netns", "pidns", "seccomp"}
+BWRAP_LAYERS = ("bwrap", "userns", "mount-ro", "netns", "pidns", "proc-private")
 
 
 @dataclass(frozen=True)
@@ -92,9 +93,27 @@ def candidate_configs(is_root: bool, uid: int | None) -> list[dict]:
             {"uid": None, "userns": True, "mountns": True, "netns": True, "pidns": False, "seccomp": True},
             {"uid": None, "userns": True, "mountns": True, "netns": True, "pidns": True, "seccomp": False},
         ]
+        if shutil.which("bwrap"):  # e.g. where only bwrap may create user namespaces (AppArmor on Ubuntu)
+            configs.append({"uid": None, "userns": False, "mountns": False, "netns": False, "pidns": False,
+                            "seccomp": True, "bwrap": True, "external_layers": list(BWRAP_LAYERS)})
     configs.append({"uid": None, "userns": False, "mountns": False, "netns": False, "pidns": False,
                     "seccomp": False})
     return [{**base, **c} for c in configs]
+
+
+def bwrap_argv(python: Interpreter, worker_dir: str, tmpfs_mb: int) -> list[str]:
+    """bwrap prefix for a worker: the same namespaces and read-only view the worker builds itself when it
+    may create user namespaces. No --die-with-parent: it would tie the worker to the harness *thread*
+    that started it; the worker exits on its own when the harness closes its pipe."""
+    argv = ["bwrap", "--unshare-user", "--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts",
+            "--new-session", "--ro-bind", "/", "/", "--proc", "/proc", "--dev", "/dev"]
+    size = str(tmpfs_mb * 1024 * 1024)
+    for path in ("/tmp", "/var/tmp", "/dev/shm", "/run", "/home", "/root"):
+        keep = (python.path + "/").startswith(path + "/") or (python.stdlib + "/").startswith(path + "/")
+        if os.path.isdir(path) and not keep:
+            argv += ["--size", size, "--tmpfs", path]
+    argv += ["--ro-bind", worker_dir, worker_dir, "--chdir", "/"]
+    return argv
 
 
 def isolation_level(layers: list[str] | tuple[str, ...]) -> str:

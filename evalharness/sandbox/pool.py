@@ -25,7 +25,8 @@ from typing import Any
 
 from evalharness.errors import UserError
 from evalharness.sandbox import Limits, RunResult, Sandbox
-from evalharness.sandbox.detect import Interpreter, candidate_configs, choose_python, host_facts, isolation_level
+from evalharness.sandbox.detect import (Interpreter, bwrap_argv, candidate_configs, choose_python, host_facts,
+                                        isolation_level)
 
 WORKER = str(Path(__file__).with_name("worker.py"))
 UID_BASE = 0x30000  # sandbox uids: far above real accounts; offset by harness pid to avoid other harnesses
@@ -48,7 +49,10 @@ class _Worker:
     def __init__(self, python: Interpreter, config: dict[str, Any]):
         self.config = config
         env = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}
-        self.proc = subprocess.Popen([python.path, "-I", WORKER, json.dumps(config)], stdin=subprocess.PIPE,
+        argv = [python.path, "-I", WORKER, json.dumps(config)]
+        if config.get("bwrap"):
+            argv = bwrap_argv(python, os.path.dirname(WORKER), config["tmpfs_mb"]) + argv
+        self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env,
                                      start_new_session=True, cwd="/")
         self.layers: list[str] = []

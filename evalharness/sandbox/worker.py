@@ -32,7 +32,9 @@ PREIMPORT = ("math", "re", "collections", "itertools", "functools", "heapq", "bi
 
 libc = ctypes.CDLL(None, use_errno=True)
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import namespaces  # noqa: E402  (sibling module; this file runs as a script in the sandbox interpreter)
+# sibling modules, imported before the mounts are set up (they may hide the directory this file lives in)
+import namespaces  # noqa: E402
+import seccomp_filter  # noqa: E402
 
 
 def send(fd, obj):
@@ -99,11 +101,10 @@ def run_child(cfg, job, rundir, out_fd, err_fd):
             os.setgroups([])
             os.setresgid(job["uid"], job["uid"], job["uid"])
             os.setresuid(job["uid"], job["uid"], job["uid"])
-        elif cfg["userns"]:
+        elif cfg["userns"] or cfg.get("external_layers"):
             drop_capabilities()
         set_limits(job)
         if cfg["seccomp"]:
-            import seccomp_filter
             seccomp_filter.install(os.getpid())
     except BaseException as exc:  # confinement failed: never run the program
         os.write(2, ("sandbox setup failed: %r\n" % (exc,)).encode())
@@ -170,7 +171,6 @@ def _exit_code(value):
 
 def probe_seccomp():
     """Install the filter in a throw-away child and check that fork is refused there."""
-    import seccomp_filter
     if not seccomp_filter.supported():
         raise OSError("seccomp filter has no syscall table for this architecture")
     pid = os.fork()
@@ -286,7 +286,7 @@ def main():
     null = os.open(os.devnull, os.O_RDWR)
     os.dup2(null, 0)
     os.dup2(null, 1)
-    layers = []
+    layers = list(cfg.get("external_layers") or [])  # namespaces built by bwrap before this process started
     try:
         if namespaces.enter_namespaces(cfg, layers):
             namespaces.become_namespace_init(cfg)
@@ -305,7 +305,7 @@ def main():
         os.makedirs(cfg["iodir"], 0o700, exist_ok=True)
         if cfg["uid"] is not None:
             layers.append("uid")
-        if cfg["userns"]:
+        if cfg["userns"] or "userns" in layers:
             layers.append("caps-dropped")
         if cfg["seccomp"]:
             probe_seccomp()
