@@ -83,3 +83,19 @@ def test_a_killed_worker_is_replaced(sandbox):
     for _ in range(4):
         assert sandbox.run("print('alive')", LIMITS).stdout == "alive\n"
     assert not set(victims) & set(sandbox.worker_pids())
+
+
+def test_program_that_breaks_os_exit_and_its_directory(sandbox):
+    source = """
+import os
+os.makedirs('locked/inner')
+open('locked/inner/f', 'w').write('x')
+os.chmod('locked/inner', 0)
+os.chmod('locked', 0)
+os._exit = lambda code: None
+print('done')
+"""
+    result = sandbox.run(source, LIMITS)
+    assert result.exit_code == 0 and result.stdout == "done\n"
+    for _ in range(4):
+        assert sandbox.run("print('next')", LIMITS).stdout == "next\n"

@@ -42,6 +42,8 @@ programs = {{
     "tcp": "import socket; socket.create_connection(('127.0.0.1', 1), timeout=1)",
     "kill": "import os; os.kill({harness_pid}, 9)",
     "home": "import os; print(os.listdir('/home'), os.listdir('/root') if os.path.exists('/root') else [])",
+    "locked": "import os; os.makedirs('a/b'); os.chmod('a/b', 0); os.chmod('a', 0)",
+    "scratch": "import glob, os; print(len(glob.glob(os.path.dirname(os.getcwd()) + '/run-*')))",
 }}
 out = {{"isolation": sb.isolation, "layers": list(sb.layers), "uid": os.getuid()}}
 for name, source in programs.items():
@@ -79,3 +81,4 @@ def test_unprivileged_user_gets_full_isolation(mode):
     for name in ("fork", "tcp", "kill"):
         assert out[name]["exit"] == 1 and "PermissionError" in out[name]["stderr"], (name, out[name])
     assert out["home"]["stdout"].strip() == "[] []"
+    assert out["locked"]["exit"] == 0 and out["scratch"]["stdout"] == "1\n"  # earlier run dirs were removed

@@ -84,8 +84,9 @@ def set_limits(job):
         resource.setrlimit(which, (soft, hard))
 
 
-def run_child(cfg, job, rundir, out_fd, err_fd):
-    """In the forked child: confine, then execute the program as __main__. Never returns."""
+def run_child(cfg, job, rundir, out_fd, err_fd, _exit=os._exit):
+    """In the forked child: confine, then execute the program as __main__. Never returns (`_exit` is bound
+    at definition time: a program that replaces os._exit cannot make the child fall back into the loop)."""
     code = 1
     try:
         os.setsid()
@@ -109,8 +110,10 @@ def run_child(cfg, job, rundir, out_fd, err_fd):
     except BaseException as exc:  # confinement failed: never run the program
         os.write(2, ("sandbox setup failed: %r\n" % (exc,)).encode())
         os._exit(125)
-    code = execute(job["source"], rundir)
-    os._exit(code)
+    try:
+        code = execute(job["source"], rundir)
+    finally:
+        _exit(code)
 
 
 def execute(source, rundir):
@@ -221,6 +224,26 @@ def read_capped(fd, cap):
     return head.decode("utf-8", "replace"), tail.decode("utf-8", "replace"), size
 
 
+def remove_tree(path):
+    """rmtree that also gets through directories the program made unreadable: without capabilities (as
+    under bwrap) even their owner needs the permission bits back first. The program is dead: no races."""
+    try:
+        shutil.rmtree(path)
+        return
+    except OSError:
+        pass
+    stack = [path]
+    while stack:
+        folder = stack.pop()
+        try:
+            os.chmod(folder, 0o700)
+            with os.scandir(folder) as entries:
+                stack.extend(e.path for e in entries if e.is_dir(follow_symlinks=False))
+        except OSError:
+            pass
+    shutil.rmtree(path, ignore_errors=True)
+
+
 def run_job(cfg, job, cmd_fd):
     # unpredictable names, created exclusively: a program cannot plant files or links for a later run
     name = os.urandom(8).hex()
@@ -270,7 +293,7 @@ def run_job(cfg, job, cmd_fd):
     for fd, path in ((out_fd, out_path), (err_fd, err_path)):
         os.close(fd)
         os.unlink(path)
-    shutil.rmtree(rundir, ignore_errors=True)
+    remove_tree(rundir)
     return {
         "exit_code": os.WEXITSTATUS(status) if os.WIFEXITED(status) else None,
         "signal": os.WTERMSIG(status) if os.WIFSIGNALED(status) else None,
