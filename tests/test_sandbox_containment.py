@@ -7,6 +7,7 @@ uid separation and rlimits contain each program on their own (defence in depth),
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import textwrap
 import threading
@@ -87,14 +88,15 @@ def outside(sandbox):
     os.chmod(target, 0o666)
     before = (target.read_bytes(), target.stat().st_mtime_ns, sorted(os.listdir(folder)))
     workers = sandbox.worker_pids()
-    yield target
-    assert target.exists(), "a file outside the sandbox was deleted"
-    assert (target.read_bytes(), target.stat().st_mtime_ns, sorted(os.listdir(folder))) == before
-    assert sandbox.worker_pids() == workers, "a sandbox worker died"
-    assert leftovers(sandbox) == [], "processes left behind"
-    assert sandbox.run("print(6 * 7)", SHORT).stdout == "42\n", "sandbox no longer works"
-    target.unlink()
-    folder.rmdir()
+    try:
+        yield target
+        assert target.exists(), "a file outside the sandbox was deleted"
+        assert (target.read_bytes(), target.stat().st_mtime_ns, sorted(os.listdir(folder))) == before
+        assert sandbox.worker_pids() == workers, "a sandbox worker died"
+        assert leftovers(sandbox) == [], "processes left behind"
+        assert sandbox.run("print(6 * 7)", SHORT).stdout == "42\n", "sandbox no longer works"
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def run(sandbox, source: str, limits: Limits = SHORT):

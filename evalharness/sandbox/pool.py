@@ -146,7 +146,7 @@ class WorkerPool(Sandbox):
             level = isolation_level(first.layers)
             if level == "none" and not allow_unsafe:
                 first.close()
-                detail = f" (failed layers: {errors[0]})" if errors else ""
+                detail = f" (isolation failed: {errors[0]})".replace("\n", " ") if errors else ""
                 raise UserError("no sandbox isolation is available on this machine" + detail
                                 + "; pass --allow-unsafe-exec to run model-written code without isolation")
             return cls(interp, config, first, workers or max(2, os.cpu_count() or 2), facts)
