@@ -193,8 +193,11 @@ def probe_seccomp():
     if os.waitstatus_to_exitcode(status) != 0:
         raise OSError("seccomp filter could not be installed or did not block fork")
 
+
 def sweep(cfg, uid):
-    """Kill everything the program may have left behind, then reap all zombies (we are init/subreaper)."""
+    """Kill everything the program may have left behind, then reap zombies (we are init/subreaper). Without
+    a pid namespace or a sandbox uid there is nothing safe to kill: only what has already exited is reaped."""
+    killed = cfg["pidns_active"] or uid is not None
     if cfg["pidns_active"]:
         try:
             os.kill(-1, signal.SIGKILL)
@@ -208,11 +211,16 @@ def sweep(cfg, uid):
                 os.kill(-1, signal.SIGKILL)
             finally:
                 os._exit(0)
+    deadline = time.monotonic() + 2.0
     while True:
         try:
-            pid, _ = os.waitpid(-1, 0)
+            pid, _ = os.waitpid(-1, os.WNOHANG)
         except ChildProcessError:
             return
+        if pid == 0:
+            if not killed or time.monotonic() > deadline:
+                return  # stragglers are reaped after the next run
+            time.sleep(0.001)
 
 
 def read_capped(fd, cap):
