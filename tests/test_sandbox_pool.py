@@ -99,3 +99,24 @@ print('done')
     assert result.exit_code == 0 and result.stdout == "done\n"
     for _ in range(4):
         assert sandbox.run("print('next')", LIMITS).stdout == "next\n"
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root needs to expose a private interpreter to sandbox uids")
+def test_private_interpreter_is_exposed_to_the_sandbox_uid():
+    """A venv/pyenv interpreter under /root (mode 0700) still works: imports after the fork read the
+    stdlib through a read-only bind inside the worker's mount namespace."""
+    import sys
+
+    from evalharness.sandbox.detect import _probe, world_readable
+
+    interp = _probe(sys.executable)
+    if interp is None or world_readable(interp.stdlib):
+        pytest.skip("this interpreter is readable by everyone anyway")
+    sb = open_sandbox(workers=1, python=sys.executable)
+    try:
+        assert sb.isolation == "full" and "python-rebound" in sb.layers, sb.describe()
+        result = sb.run("import os, sys, csv, sqlite3, xml.dom.minidom, email.mime.text\n"
+                        "print(os.getuid() != 0, sys.version.split()[0])", LIMITS)
+        assert result.stdout == f"True {interp.version}\n", result.stderr
+    finally:
+        sb.close()

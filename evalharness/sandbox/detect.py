@@ -15,7 +15,7 @@ import shutil
 import stat
 import subprocess
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from evalharness.errors import UserError
@@ -30,9 +30,17 @@ BWRAP_LAYERS = ("bwrap", "userns", "mount-ro", "netns", "pidns", "proc-private")
 
 @dataclass(frozen=True)
 class Interpreter:
+    """`private`: not readable by other users (e.g. inside /root); as root the worker then binds its
+    prefix read-only at a readable path inside its mount namespace and points the programs' sys.path there."""
+
     path: str
     version: str
     stdlib: str
+    private: bool = False
+
+    @property
+    def prefix(self) -> str:
+        return os.path.dirname(os.path.dirname(self.stdlib))  # <prefix>/lib/pythonX.Y
 
 
 def world_readable(path: str) -> bool:
@@ -61,18 +69,21 @@ def _probe(path: str) -> Interpreter | None:
 
 def choose_python(explicit: str | None = None, *, need_world_readable: bool) -> Interpreter:
     """The interpreter for sandboxed programs: `explicit`, else this one, else the system python3.
-    As root the programs run under other uids, so the interpreter and its stdlib must be world-readable."""
+    As root the programs run under other uids, so a world-readable interpreter is preferred; failing that,
+    the first runnable one is returned marked `private` (usable only with a mount namespace)."""
     candidates = [explicit] if explicit else [sys.executable, "/usr/bin/python3", "/usr/local/bin/python3",
                                               shutil.which("python3") or ""]
-    rejected = []
+    rejected, private = [], None
     for path in filter(None, candidates):
         interp = _probe(path)
         if interp is None:
             rejected.append(f"{path} (not runnable or older than 3.9)")
-        elif need_world_readable and not (world_readable(interp.path) and world_readable(interp.stdlib)):
-            rejected.append(f"{path} (not readable by other users: {interp.path})")
+        elif need_world_readable and not world_readable(interp.stdlib):
+            private = private or replace(interp, private=True)
         else:
             return interp
+    if private:
+        return private
     raise UserError("no Python interpreter usable for the code sandbox: " + "; ".join(rejected)
                     + "; install python3 system-wide (e.g. apt-get install python3) or pass a readable one")
 

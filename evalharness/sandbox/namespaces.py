@@ -86,8 +86,22 @@ def setup_mounts(cfg, layers):
         if os.path.isdir(path):
             check(_mount("tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV, size), "tmpfs on " + path)
     layers.append("mount-ro")
+    if cfg.get("private_prefix"):
+        expose_prefix(cfg, layers)
     if cfg["pidns"] and _mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, None) == 0:
         layers.append("proc-private")
+
+
+def expose_prefix(cfg, layers):
+    """Bind the interpreter's prefix (unreadable where it is, e.g. under /root) read-only at a readable
+    path on the private /tmp, so that imports by the sandbox uid work; programs get sys.path remapped."""
+    target = "/tmp/.evalharness-python"
+    os.makedirs(target, 0o755, exist_ok=True)
+    check(_mount(cfg["private_prefix"], target, None, MS_BIND | MS_REC, None), "bind interpreter prefix")
+    check(_mount(None, target, None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV, None),
+          "remount interpreter prefix read-only")
+    cfg["path_map"] = [cfg["private_prefix"], target]
+    layers.append("python-rebound")
 
 
 def become_namespace_init(cfg):

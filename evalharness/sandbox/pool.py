@@ -138,6 +138,7 @@ class WorkerPool(Sandbox):
         uid = UID_BASE + (os.getpid() % 4096) * 64
         errors = []
         for config in candidate_configs(is_root, uid):
+            config["private_prefix"] = interp.prefix if interp.private else None
             try:
                 first = _Worker(interp, config)
             except WorkerDied as exc:

@@ -107,6 +107,8 @@ def run_child(cfg, job, rundir, out_fd, err_fd, _exit=os._exit):
         set_limits(job)
         if cfg["seccomp"]:
             seccomp_filter.install(os.getpid())
+        if cfg.get("path_map"):
+            remap_paths(*cfg["path_map"])
     except BaseException as exc:  # confinement failed: never run the program
         os.write(2, ("sandbox setup failed: %r\n" % (exc,)).encode())
         os._exit(125)
@@ -114,6 +116,16 @@ def run_child(cfg, job, rundir, out_fd, err_fd, _exit=os._exit):
         code = execute(job["source"], rundir)
     finally:
         _exit(code)
+
+
+def remap_paths(old, new):
+    """Point sys.path (and the prefixes) at the readable bind of a private interpreter prefix."""
+    def move(path):
+        return new + path[len(old):] if path == old or path.startswith(old + "/") else path
+    sys.path[:] = [move(p) for p in sys.path]
+    for name in ("prefix", "exec_prefix", "base_prefix", "base_exec_prefix"):
+        setattr(sys, name, move(getattr(sys, name)))
+    sys.path_importer_cache.clear()
 
 
 def execute(source, rundir):
@@ -328,6 +340,9 @@ def main():
         cfg["pidns_active"] = "pidns" in layers
         if cfg["mountns"]:
             namespaces.setup_mounts(cfg, layers)
+        elif cfg.get("private_prefix") and cfg["uid"] is not None:
+            raise OSError("the interpreter is not readable by the sandbox uid and there is no mount "
+                          "namespace to expose it")
         libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
         cfg["scratch"] = os.path.join("/tmp", "evalharness-sbx-%d" % os.getpid())
         os.makedirs(cfg["scratch"], 0o711, exist_ok=True)
