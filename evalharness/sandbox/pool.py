@@ -14,6 +14,7 @@ import json
 import os
 import queue
 import select
+import shutil
 import signal
 import struct
 import subprocess
@@ -102,6 +103,8 @@ class _Worker:
                 pipe.close()
             except OSError:
                 pass
+        if not self.config["mountns"] and not self.config.get("bwrap"):  # else it lived on a private tmpfs
+            shutil.rmtree(f"/tmp/evalharness-sbx-{self.proc.pid}", ignore_errors=True)
 
     def close(self) -> None:
         """Closing the job pipe makes the worker exit (and its namespace with it)."""

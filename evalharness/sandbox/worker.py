@@ -305,6 +305,7 @@ def run_job(cfg, job, cmd_fd):
     os.close(pidfd)
     sweep(cfg, job["uid"])
     if harness_gone:
+        remove_tree(cfg["scratch"])
         os._exit(0)
     # (the output fds stay open in the worker: what it reads is what the program wrote, whatever the path holds)
     cap = job["output_kb"] * 1024
@@ -344,6 +345,7 @@ def main():
             raise OSError("the interpreter is not readable by the sandbox uid and there is no mount "
                           "namespace to expose it")
         libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+        # pool.py knows this name (worker pid as the harness sees it) to clean up after a killed worker
         cfg["scratch"] = os.path.join("/tmp", "evalharness-sbx-%d" % os.getpid())
         os.makedirs(cfg["scratch"], 0o711, exist_ok=True)
         os.chmod(cfg["scratch"], 0o711)
@@ -368,9 +370,8 @@ def main():
     send(reply_fd, {"ready": True, "layers": layers, "pid": os.getpid(), "python": sys.version.split()[0]})
     while True:
         job = recv(cmd_fd)
-        if job is None:
-            if cfg["mountns"] is False:
-                shutil.rmtree(cfg["scratch"], ignore_errors=True)
+        if job is None:  # the harness closed the pipe (or died)
+            remove_tree(cfg["scratch"])
             os._exit(0)
         job["uid"] = cfg["uid"]
         try:
