@@ -120,3 +120,52 @@ def test_private_interpreter_is_exposed_to_the_sandbox_uid():
         assert result.stdout == f"True {interp.version}\n", result.stderr
     finally:
         sb.close()
+
+
+def test_nothing_survives_a_harness_killed_mid_run(tmp_path):
+    """SIGKILL the harness while a program runs: the workers notice their pipe closing, kill the program
+    and exit; no process of the workers' process groups or of the sandbox uids remains."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from evalharness.sandbox.pool import UID_BASE
+
+    repo = Path(__file__).resolve().parents[1]
+    script = ("import sys, time\nsys.path.insert(0, %r)\nfrom evalharness.sandbox import open_sandbox, Limits\n"
+              "sb = open_sandbox(workers=2)\nprint(' '.join(map(str, sb.worker_pids())), flush=True)\n"
+              "sb.run('import time\\ntime.sleep(60)', Limits(timeout_s=60))\n" % str(repo))
+    harness = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    workers = [int(pid) for pid in harness.stdout.readline().split()]
+    time.sleep(0.5)  # the program is running now
+    harness.kill()
+    harness.wait()
+    first_uid = UID_BASE + (harness.pid % 4096) * 64
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        alive = [pid for pid in workers if Path(f"/proc/{pid}").exists() and "Z" not in _state(pid)]
+        by_uid = [pid for pid in _pids() if os.geteuid() == 0 and first_uid <= _uid(pid) < first_uid + 64]
+        if not alive and not by_uid:
+            break
+        time.sleep(0.05)
+    assert not alive and not by_uid, (alive, by_uid)
+
+
+def _pids() -> list[int]:
+    return [int(entry) for entry in os.listdir("/proc") if entry.isdigit()]
+
+
+def _state(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return "gone"
+
+
+def _uid(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            return next(int(line.split()[1]) for line in f if line.startswith("Uid:"))
+    except (OSError, StopIteration):
+        return -1
