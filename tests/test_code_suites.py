@@ -1,42 +1,20 @@
-"""The code suites agree with the grader: every mapped column exists in the local data, every template
-placeholder is a mapped field, and items mapped as the suite says grade their reference code as passed.
-(Field mapping here is the plain rename the suites use, plus `join` for MBPP's prompt-only `tests` field.)"""
+"""The code suites agree with the grader: loaded with the real suite loader and data mapping, every prompt
+renders, and items mapped as the suite says grade their reference code as passed."""
 
 from __future__ import annotations
 
 import gzip
 import json
-import re
-from pathlib import Path
 
 import pytest
-import yaml
 
+from conftest import REPO
+from evalharness.datasets import load_items
 from evalharness.graders.code_exec import CodeExec
+from evalharness.prompts import build_messages, load_exemplars
+from evalharness.suite import load_suite
 
-ROOT = Path(__file__).resolve().parents[1]
-DATA = ROOT / ".." / "shared" / "data"
-SUITES = ["humaneval", "humaneval_sampled", "humaneval_plus", "mbpp"]
-REFERENCE = {"humaneval": lambda r: r["prompt"] + r["canonical_solution"], "mbpp": lambda r: r["code"]}
-
-
-def load_rows(local: str) -> list[dict]:
-    path = DATA / local
-    if local.endswith(".jsonl.gz"):
-        with gzip.open(path, "rt") as f:
-            return [json.loads(line) for line in f]
-    return json.loads(path.read_text())
-
-
-def map_row(fields: dict, row: dict) -> dict:
-    item = {}
-    for name, spec in fields.items():
-        if isinstance(spec, str):
-            item[name] = row[spec]
-        else:
-            assert [list(op) for op in spec["ops"]] == [["join"]], spec
-            item[name] = spec["ops"][0]["join"].join(row[spec["column"]])
-    return item
+SUITES = {"humaneval": 164, "humaneval_sampled": 164, "humaneval_plus": 164, "mbpp": 427}
 
 
 @pytest.fixture(scope="module")
@@ -46,23 +24,27 @@ def grader():
     g.close()
 
 
-@pytest.mark.parametrize("name", SUITES)
-def test_suite_fields_template_and_reference_code(name, grader):
-    suite = yaml.safe_load((ROOT / "suites" / f"{name}.yaml").read_text())
-    assert suite["name"] == name and suite["metrics"][0] == "pass@1"
-    assert suite["grader"]["name"] == "code_exec"
-    fields = suite["fields"]
-    placeholders = set(re.findall(r"\{(\w+)\}", suite["prompt"]["template"]))
-    assert placeholders <= set(fields), placeholders - set(fields)
-    if not (DATA / suite["dataset"]["local"]).exists():
-        pytest.skip("../shared/data not present")
-    rows = load_rows(suite["dataset"]["local"])
-    assert len(rows) == {"mbpp": 427}.get(name, 164)
-    sample = rows[::20]
-    items = [map_row(fields, row) for row in sample]
-    reference = REFERENCE["mbpp" if name == "mbpp" else "humaneval"]
-    grades = grader.grade_many([(f"```python\n{reference(row)}\n```", None, item) for row, item in zip(sample, items)])
+def references(shared_data, name: str) -> dict[str, str]:
+    """item id -> reference code (HumanEval: prompt + canonical solution; MBPP: code)."""
+    if name == "mbpp":
+        return {str(t["task_id"]): t["code"] for t in json.loads((shared_data / "mbpp" / "sanitized-mbpp.json").read_text())}
+    file = "HumanEvalPlus-v0.1.10.jsonl.gz" if name == "humaneval_plus" else "HumanEval.jsonl.gz"
+    rows = [json.loads(line) for line in gzip.open(shared_data / "humaneval" / file, "rt")]
+    return {r["task_id"]: r["prompt"] + r["canonical_solution"] for r in rows}
+
+
+@pytest.mark.parametrize("name", sorted(SUITES))
+def test_suite_loads_renders_and_grades_reference_code(name, grader, shared_data):
+    suite = load_suite(REPO / "suites" / f"{name}.yaml")
+    assert suite.grader.name == "code_exec" and suite.metrics[0] == "pass@1"
+    items = load_items(suite.dataset, suite.fields)
+    assert len(items) == SUITES[name]
+    for item in items[:3]:
+        user = build_messages(suite, item, load_exemplars(suite))[-1]["content"]
+        assert "```python" in user and "{" + "prompt}" not in user and "{tests}" not in user
+    if name == "mbpp":
+        assert items[0].fields["tests"] == "\n".join(items[0].fields["test_list"])
+    code = references(shared_data, name)
+    sample = items[::20]
+    grades = grader.grade_many([(f"```python\n{code[item.id]}\n```", item.gold, item.fields) for item in sample])
     assert [g.details for g in grades if not g.correct] == []
-    if "generation" in suite and suite["generation"].get("n", 1) > 1:
-        ks = [int(m.split("@")[1]) for m in suite["metrics"]]
-        assert max(ks) <= suite["generation"]["n"] and suite["generation"]["temperature"] > 0

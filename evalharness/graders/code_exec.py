@@ -63,6 +63,7 @@ def verdict(result: RunResult, marker: str) -> tuple[str, str | None]:
 class CodeExec(Grader):
     name = "code_exec"
     blocking = True
+    needs_gold = False  # the tests are the reference: records for `evalharness grade` need no `gold`
 
     def __init__(self, timeout_s: float = 10.0, memory_mb: int = 2048, allow_unsafe_exec: bool = False,
                  workers: int | None = None, file_mb: int = 16, python: str | None = None):
