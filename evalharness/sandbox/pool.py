@@ -57,7 +57,11 @@ class _Worker:
                                      stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env,
                                      start_new_session=True, cwd="/")
         self.layers: list[str] = []
-        hello = self._receive(time.monotonic() + START_TIMEOUT_S)
+        try:
+            hello = self._receive(time.monotonic() + START_TIMEOUT_S)
+        except (WorkerDied, ValueError) as exc:
+            self.kill()
+            raise WorkerDied(f"worker did not start: {exc}") from exc
         if not hello.get("ready"):
             self.kill()
             raise WorkerDied(hello.get("error", "worker did not start"))
