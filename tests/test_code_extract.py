@@ -2,7 +2,8 @@
 
 from evalharness.graders.code_extract import assemble, extract_code, extract_program, prompt_preamble
 
-PROMPT = 'from typing import List\n\n\ndef helper(x):\n    return x\n\n\ndef add(a: int, b: int) -> int:\n    """Add."""\n'
+PROMPT = ('from typing import List\n\n\ndef helper(x):\n    return x\n\n\n'
+          'def add(a: int, b: int) -> int:\n    """Add."""\n')
 FUNC = "def add(a, b):\n    return a + b\n"
 
 

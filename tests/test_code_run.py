@@ -18,7 +18,8 @@ STYLES = (
     "```py\n{code}\n```",
     "```\n{code}\n```",
     "Sure.\n\n{code}\n\nThis runs in linear time.",
-    "First the imports:\n```python\nimport math\n```\nThen:\n```python\n{code}\n```\nExample:\n```python\nprint(1)\n```",
+    "First the imports:\n```python\nimport math\n```\nThen:\n```python\n{code}\n```\n"
+    "Example:\n```python\nprint(1)\n```",
     "~~~python\n{code}\n~~~",
 )
 

@@ -27,7 +27,8 @@ def grader():
 def references(shared_data, name: str) -> dict[str, str]:
     """item id -> reference code (HumanEval: prompt + canonical solution; MBPP: code)."""
     if name == "mbpp":
-        return {str(t["task_id"]): t["code"] for t in json.loads((shared_data / "mbpp" / "sanitized-mbpp.json").read_text())}
+        tasks = json.loads((shared_data / "mbpp" / "sanitized-mbpp.json").read_text())
+        return {str(t["task_id"]): t["code"] for t in tasks}
     file = "HumanEvalPlus-v0.1.10.jsonl.gz" if name == "humaneval_plus" else "HumanEval.jsonl.gz"
     rows = [json.loads(line) for line in gzip.open(shared_data / "humaneval" / file, "rt")]
     return {r["task_id"]: r["prompt"] + r["canonical_solution"] for r in rows}
