@@ -220,7 +220,8 @@ class WorkerPool(Sandbox):
 
     def describe(self) -> dict[str, Any]:
         return {"isolation": self.isolation, "layers": list(self.layers), "workers": self.size,
-                "python": f"{self.python.path} ({self.python.version})", "host": self.facts}
+                "uids": self.sandbox_uids(), "python": f"{self.python.path} ({self.python.version})",
+                "host": self.facts}
 
     def close(self) -> None:
         self._closed = True
