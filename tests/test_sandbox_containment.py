@@ -283,3 +283,17 @@ def test_early_exit_does_not_pass():
         assert good.correct, good.details
     finally:
         grader.close()
+
+
+def test_ipc_objects_that_would_outlive_the_program(sandbox, outside):
+    host_before = Path("/proc/sysvipc/shm").read_text()
+    result = run(sandbox, """
+        import ctypes
+        libc = ctypes.CDLL(None, use_errno=True)
+        shm = libc.shmget(0, 1 << 20, 0o1000 | 0o666)  # IPC_PRIVATE, IPC_CREAT
+        mq = libc.mq_open(b"/evalharness-test", 0o100 | 2, 0o600, None)  # O_CREAT | O_RDWR
+        print("shm", shm, "mq", mq)
+    """)
+    if "seccomp" in sandbox.layers:
+        assert result.stdout == "shm -1 mq -1\n", result.stderr
+    assert Path("/proc/sysvipc/shm").read_text() == host_before  # own IPC namespace either way

@@ -25,7 +25,7 @@ PROBE = ("import os, sys; print(__import__('json').dumps({'ok': sys.version_info
          "'version': sys.version.split()[0]}))")
 FULL = {"uid", "mount-ro", "netns", "pidns", "seccomp"}
 FULL_USERNS = {"userns", "caps-dropped", "mount-ro", "netns", "pidns", "seccomp"}
-BWRAP_LAYERS = ("bwrap", "userns", "mount-ro", "netns", "pidns", "proc-private")
+BWRAP_LAYERS = ("bwrap", "userns", "mount-ro", "netns", "ipcns", "pidns", "proc-private")
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ import signal
 import sys
 
 CLONE_NEWNS, CLONE_NEWNET, CLONE_NEWPID, CLONE_NEWUSER = 0x20000, 0x40000000, 0x20000000, 0x10000000
+CLONE_NEWIPC = 0x08000000
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = (
     1, 2, 4, 8, 32, 4096, 16384, 1 << 18)
 MS_NOATIME, MS_NODIRATIME, MS_RELATIME = 1024, 2048, 1 << 21
@@ -33,7 +34,7 @@ def enter_namespaces(cfg, layers):
     flags = 0
     if cfg["userns"]:
         flags |= CLONE_NEWUSER
-    for key, bit in (("mountns", CLONE_NEWNS), ("netns", CLONE_NEWNET), ("pidns", CLONE_NEWPID)):
+    for key, bit in (("mountns", CLONE_NEWNS), ("netns", CLONE_NEWNET | CLONE_NEWIPC), ("pidns", CLONE_NEWPID)):
         if cfg[key]:
             flags |= bit
     if not flags:
@@ -50,6 +51,7 @@ def enter_namespaces(cfg, layers):
         layers.append("userns")
     if cfg["netns"]:
         layers.append("netns")
+        layers.append("ipcns")
     return bool(cfg["pidns"])
 
 

@@ -11,7 +11,8 @@ What it does (x86_64 only; other architectures report seccomp as unavailable):
 - EPERM for signals to anyone but the calling process itself (kill/tgkill/sigqueue), pidfd signalling;
 - EPERM for sockets other than AF_UNIX (no TCP/UDP/raw/netlink), ptrace and process_vm_*, mount family,
   namespaces (unshare/setns), chroot/pivot_root, modules, kexec, reboot, bpf, perf, keyrings, io_uring,
-  userfaultfd, swap, accounting, file handles.
+  userfaultfd, swap, accounting, file handles, System V IPC and POSIX message queues (objects that would
+  outlive the program).
 Everything else is allowed: this is a deny-list meant to sit on top of uid/namespace/rlimit isolation.
 """
 
@@ -53,6 +54,10 @@ DENIED_X86_64 = {
     "userfaultfd": 323, "io_uring_setup": 425, "io_uring_enter": 426, "io_uring_register": 427,
     "open_by_handle_at": 304, "name_to_handle_at": 303, "iopl": 172, "ioperm": 173, "syslog": 103,
     "quotactl": 179, "vhangup": 153, "uselib": 134,
+    # System V IPC and POSIX message queues: objects that would outlive the program
+    "shmget": 29, "shmat": 30, "shmctl": 31, "shmdt": 67, "semget": 64, "semop": 65, "semctl": 66,
+    "semtimedop": 220, "msgget": 68, "msgsnd": 69, "msgrcv": 70, "msgctl": 71, "mq_open": 240,
+    "mq_unlink": 241, "mq_timedsend": 242, "mq_timedreceive": 243, "mq_notify": 244, "mq_getsetattr": 245,
 }
 NR_SOCKET, NR_CLONE, NR_CLONE3, NR_KILL, NR_TGKILL = 41, 56, 435, 62, 234
 NR_RT_SIGQUEUEINFO, NR_RT_TGSIGQUEUEINFO = 129, 297
