@@ -13,7 +13,7 @@ Contract
   `uid` (root: every worker runs its programs under its own unprivileged uid) or `userns` + `caps-dropped`
   (non-root: a user namespace whose capabilities the program drops); `mount-ro` (every mount read-only,
   private tmpfs over /tmp, /var/tmp, /dev/shm, /run, and the home directories for non-root); `netns`
-  (no network, not even 127.0.0.1); `pidns` + `proc-private` (the program sees and can signal only its
+  (no network, not even 127.0.0.1) with `ipcns` (System V IPC and message queues private to the worker); `pidns` + `proc-private` (the program sees and can signal only its
   namespace; everything left in it is killed after each run); `seccomp` (no fork/exec, no non-Unix
   sockets, no signals to other processes, no ptrace/mount/namespace syscalls); `rlimits`.
 - `Sandbox.isolation` is `full` (privilege separation + mount-ro + netns + pidns + seccomp), `partial`
