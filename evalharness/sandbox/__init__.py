@@ -13,15 +13,17 @@ Contract
   `uid` (root: every worker runs its programs under its own unprivileged uid) or `userns` + `caps-dropped`
   (non-root: a user namespace whose capabilities the program drops); `mount-ro` (every mount read-only,
   private tmpfs over /tmp, /var/tmp, /dev/shm, /run, and the home directories for non-root); `netns`
-  (no network, not even 127.0.0.1) with `ipcns` (System V IPC and message queues private to the worker); `pidns` + `proc-private` (the program sees and can signal only its
-  namespace; everything left in it is killed after each run); `seccomp` (no fork/exec, no non-Unix
-  sockets, no signals to other processes, no ptrace/mount/namespace syscalls); `rlimits`.
+  (no network, not even 127.0.0.1) with `ipcns` (System V IPC private to the worker); `pidns` +
+  `proc-private` (the program sees and can signal only its namespace; everything left in it is killed
+  after each run); `seccomp` (no fork/exec, no non-Unix sockets, no signals to other processes, no
+  ptrace/mount/namespace/SysV-IPC syscalls); `rlimits`; `bwrap` when bwrap built the namespaces;
+  `python-rebound` when a private interpreter's prefix is bound readable for the sandbox uid.
 - `Sandbox.isolation` is `full` (privilege separation + mount-ro + netns + pidns + seccomp), `partial`
   (privilege separation, something missing), or `none` (rlimits and timeouts only).
   `open_sandbox` refuses `none` unless `allow_unsafe=True` (CLI: `--allow-unsafe-exec`).
 - The program runs on a world-readable interpreter (`detect.choose_python`): when running as root it must
   be readable by the sandbox uids, so a venv interpreter inside /root (mode 0700) is replaced by the system
-  python3 (stdlib only). Workers fork each program from a warm interpreter (common stdlib modules
+  python3 (stdlib only); failing that, the private one is bound readable inside the mount namespace. Workers fork each program from a warm interpreter (common stdlib modules
   pre-imported), so a run costs a few milliseconds, not an interpreter start.
 - The worker processes get a scrubbed environment: no API keys or other secrets reach a program.
 """
