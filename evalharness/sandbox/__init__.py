@@ -23,8 +23,9 @@ Contract
   `open_sandbox` refuses `none` unless `allow_unsafe=True` (CLI: `--allow-unsafe-exec`).
 - The program runs on a world-readable interpreter (`detect.choose_python`): when running as root it must
   be readable by the sandbox uids, so a venv interpreter inside /root (mode 0700) is replaced by the system
-  python3 (stdlib only); failing that, the private one is bound readable inside the mount namespace. Workers fork each program from a warm interpreter (common stdlib modules
-  pre-imported), so a run costs a few milliseconds, not an interpreter start.
+  python3 (stdlib only); failing that, the private one is bound readable inside the mount namespace.
+  Workers fork each program from a warm interpreter (common stdlib modules pre-imported), so a run costs a
+  few milliseconds, not an interpreter start.
 - The worker processes get a scrubbed environment: no API keys or other secrets reach a program.
 """
 
