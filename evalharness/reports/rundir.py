@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -62,9 +63,13 @@ class Run:
         return names or ["accuracy"]
 
     def by_item(self) -> dict[str, list[Sample]]:
-        """Samples grouped by item id, in first-seen order."""
+        """Samples grouped by item id, in dataset order (computed once; do not mutate)."""
+        return self._groups
+
+    @cached_property
+    def _groups(self) -> dict[str, list[Sample]]:
         groups: dict[str, list[Sample]] = {}
-        for s in self.samples:
+        for s in sorted(self.samples, key=lambda x: (x.index, x.sample)):
             groups.setdefault(s.id, []).append(s)
         return groups
 
