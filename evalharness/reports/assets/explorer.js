@@ -1,4 +1,4 @@
-// Per-sample explorer. Data comes from <script type="application/json" id="explorer-data"> and is put on
+// Per-sample explorer. Data comes from the JSON script element #explorer-data and is put on
 // screen only through textContent (never innerHTML), so model or dataset text cannot become markup.
 // Row layout: [run, id, sample, status (0 correct, 1 incorrect, 2 error), extracted, gold, latency,
 //              completion tokens, messages [[role, textIndex], ...], response textIndex, error, finish].
