@@ -99,6 +99,7 @@ def test_report_html_is_self_contained_and_escapes_hostile_text(tmp_path):
         assert tag not in markup  # outside the JSON data block, payloads exist only html-escaped
     assert "&lt;img src=x onerror=&quot;" in markup  # e.g. the task breakdown table shows it as text
     assert 'http-equiv="Content-Security-Policy"' in page and "default-src 'none'" in page
+    assert "script-src 'sha256-" in page and "unsafe-inline'; base" not in page  # only the explorer may run
     assert not re.search(r'(src|href)="(https?:)?//', page)  # nothing remote
     assert page.count("<script") == 2  # the JSON block and the explorer, nothing injected
     data = _script_json(page)

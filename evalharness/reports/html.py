@@ -4,8 +4,9 @@ Safety contract (every page goes through `page`):
 - All text from runs goes through `esc` (html.escape, quotes included) or, in the explorer, is embedded as
   JSON in `<script type="application/json">` with `<`, `>`, `&`, U+2028/9 written as \\u escapes (so
   `</script>` cannot close the block) and put on screen only with `textContent`, never `innerHTML`.
-- A Content-Security-Policy meta tag allows only inline style/script and data: images: no request can
-  leave the page (no fetch, no remote image, no form post), even if some text were misinterpreted.
+- A Content-Security-Policy meta tag allows only inline style, data: images and the one explorer script,
+  by its SHA-256 hash (not 'unsafe-inline'): no request can leave the page (no fetch, no remote image, no
+  form post), and even text that somehow became markup could not run a script or an event handler.
 - Plots are embedded as base64 PNG data URIs; no CDN, no external font.
 """
 
@@ -18,7 +19,7 @@ from importlib import resources
 from typing import Any, Iterable, Sequence
 
 CSP = (
-    "default-src 'none'; img-src data:; style-src 'unsafe-inline'; script-src 'unsafe-inline'; "
+    "default-src 'none'; img-src data:; style-src 'unsafe-inline'; script-src {scripts}; "
     "base-uri 'none'; form-action 'none'"
 )
 
@@ -77,17 +78,26 @@ def page(title: str, body: str, explorer_data: Any | None = None) -> str:
     """The whole document. With `explorer_data`, the per-sample explorer script is included and fed it."""
     data = ""
     script = ""
+    allowed = "'none'"
     if explorer_data is not None:
+        code = _asset("explorer.js")
         data = f'<script type="application/json" id="explorer-data">{script_json(explorer_data)}</script>'
-        script = f"<script>{_asset('explorer.js')}</script>"
+        script = f"<script>{code}</script>"
+        allowed = f"'{_sha256(code)}'"
     return (
         "<!DOCTYPE html>\n<html lang=en><head><meta charset=utf-8>"
-        f'<meta http-equiv="Content-Security-Policy" content="{CSP}">'
+        f'<meta http-equiv="Content-Security-Policy" content="{CSP.format(scripts=allowed)}">'
         '<meta name=viewport content="width=device-width, initial-scale=1">'
         '<meta name=referrer content="no-referrer">'
         f"<title>{esc(title)}</title><style>{_asset('report.css')}</style></head>"
         f"<body><main>{body}</main>{data}{script}</body></html>\n"
     )
+
+
+def _sha256(code: str) -> str:
+    import hashlib
+
+    return "sha256-" + base64.b64encode(hashlib.sha256(code.encode("utf-8")).digest()).decode("ascii")
 
 
 def _asset(name: str) -> str:
