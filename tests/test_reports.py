@@ -132,3 +132,10 @@ def test_long_texts_are_truncated_in_the_explorer_but_noted(tmp_path):
     data = _script_json(write_report([run]).read_text())
     text = data["texts"][data["rows"][0][9]]
     assert len(text) < 21_000 and "more characters in samples.jsonl" in text
+
+
+def test_perfect_and_zero_scores_plot_without_error(tmp_path):
+    # Wilson bounds at 0 and 1 come back a hair inside [0, 1]; error bars must still be drawable
+    for name, v in (("all", [True] * 80), ("none", [False] * 80)):
+        run = make_run_dir(tmp_path / name, v, meta=lambda i: {"level": str(i % 3)})
+        assert write_report([run]).is_file()

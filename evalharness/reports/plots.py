@@ -36,6 +36,11 @@ def _png(fig) -> bytes:
     return buf.getvalue()
 
 
+def _gap(upper: float, lower: float) -> float:
+    """Error-bar length in percent; never negative (a Wilson bound at 0 or 1 can be off by 1e-16)."""
+    return max(0.0, (upper - lower) * 100)
+
+
 def _empty(ax, text: str) -> None:
     ax.text(0.5, 0.5, text, ha="center", va="center", transform=ax.transAxes, color=GREY)
     ax.set_xticks([])
@@ -104,8 +109,8 @@ def accuracy_by_length(points: Sequence[tuple[int, bool]], title: str) -> bytes:
         acc = ok / len(chunk)
         xs.append(b)
         ys.append(acc * 100)
-        lows.append((acc - lo) * 100)
-        highs.append((hi - acc) * 100)
+        lows.append(_gap(acc, lo))
+        highs.append(_gap(hi, acc))
         labels.append(f"{chunk[0][0]}–{chunk[-1][0]}")
     ax.errorbar(xs, ys, yerr=[lows, highs], fmt="o-", color=BLUE, capsize=3)
     ax.set_xticks(xs, labels, rotation=30, fontsize=8)
@@ -122,7 +127,7 @@ def groups(rows: Sequence[tuple[str, float, tuple[float, float], int]], title: s
     ax.set_title(title, fontsize=11)
     names = [f"{name} (n={n})" for name, _, _, n in rows]
     values = [v * 100 for _, v, _, _ in rows]
-    err = [[(v - ci[0]) * 100 for _, v, ci, _ in rows], [(ci[1] - v) * 100 for _, v, ci, _ in rows]]
+    err = [[_gap(v, ci[0]) for _, v, ci, _ in rows], [_gap(ci[1], v) for _, v, ci, _ in rows]]
     ax.barh(names, values, xerr=err, color=BLUE, alpha=0.8, capsize=2, error_kw={"lw": 0.8})
     ax.invert_yaxis()
     ax.set_xlim(0, 100)
@@ -152,7 +157,7 @@ def metric_points(rows: Sequence[tuple[str, float, tuple[float, float]]], title:
     ys = list(range(len(rows)))
     for y, (label, value, (lo, hi)) in zip(ys, rows):
         color = GREY if lo <= 0 <= hi and "delta" in xlabel else (RED if value < 0 and "delta" in xlabel else BLUE)
-        ax.errorbar([value * 100], [y], xerr=[[(value - lo) * 100], [(hi - value) * 100]], fmt="o",
+        ax.errorbar([value * 100], [y], xerr=[[_gap(value, lo)], [_gap(hi, value)]], fmt="o",
                     color=color, capsize=4)
     ax.set_yticks(ys, [r[0] for r in rows], fontsize=8)
     ax.invert_yaxis()
