@@ -33,17 +33,23 @@ class Browser:
             raise RuntimeError("chromium not installed")
         self.timeout = timeout
         self.profile = tempfile.mkdtemp(prefix="evalharness-chromium-")
+        self._log = open(Path(self.profile) / "stderr.log", "wb")
         ours_r, chrome_w = os.pipe()
         chrome_r, ours_w = os.pipe()
 
-        def wire_fds() -> None:  # runs in the child: put the pipe ends on fds 3 and 4
-            a, b = os.dup(chrome_r), os.dup(chrome_w)
+        def wire_fds() -> None:  # runs in the child: put the pipe ends on fds 3 and 4, inheritable
+            import fcntl
+
+            a = fcntl.fcntl(chrome_r, fcntl.F_DUPFD, 10)  # above 4, so the dup2 below is never a no-op
+            b = fcntl.fcntl(chrome_w, fcntl.F_DUPFD, 10)
             os.dup2(a, 3)
             os.dup2(b, 4)
+            os.set_inheritable(3, True)
+            os.set_inheritable(4, True)
 
         self.proc = subprocess.Popen(
             [exe, *FLAGS, f"--user-data-dir={self.profile}", "about:blank"],
-            preexec_fn=wire_fds, close_fds=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            preexec_fn=wire_fds, close_fds=False, stdout=subprocess.DEVNULL, stderr=self._log,
         )
         os.close(chrome_r)
         os.close(chrome_w)
@@ -57,7 +63,10 @@ class Browser:
         msg: dict[str, Any] = {"id": self._next_id, "method": method, "params": params or {}}
         if session:
             msg["sessionId"] = session
-        os.write(self._w, json.dumps(msg).encode() + b"\0")
+        try:
+            os.write(self._w, json.dumps(msg).encode() + b"\0")
+        except BrokenPipeError:
+            raise RuntimeError("chromium exited; its stderr ends: " + self.stderr_tail()) from None
         while True:
             reply = self._read()
             if reply.get("id") == msg["id"]:
@@ -83,13 +92,17 @@ class Browser:
         while b"\0" not in self._buf:
             left = deadline - time.monotonic()
             if left <= 0 or not select.select([self._r], [], [], left)[0]:
-                raise TimeoutError("chromium did not answer")
+                raise TimeoutError("chromium did not answer; its stderr ends: " + self.stderr_tail())
             chunk = os.read(self._r, 1 << 20)
             if not chunk:
-                raise RuntimeError("chromium closed the pipe")
+                raise RuntimeError("chromium closed the pipe; its stderr ends: " + self.stderr_tail())
             self._buf += chunk
         raw, _, self._buf = self._buf.partition(b"\0")
         return json.loads(raw)
+
+    def stderr_tail(self) -> str:
+        self._log.flush()
+        return (Path(self.profile) / "stderr.log").read_bytes()[-800:].decode(errors="replace")
 
     def new_page(self, width: int = 1280, height: int = 900, mobile: bool = False) -> "Page":
         target = self.send("Target.createTarget", {"url": "about:blank"})["targetId"]
@@ -108,6 +121,7 @@ class Browser:
             self.proc.wait()
         os.close(self._r)
         os.close(self._w)
+        self._log.close()
         shutil.rmtree(self.profile, ignore_errors=True)
 
 
