@@ -53,16 +53,21 @@
       " · finish: " + (r[11] || "—");
     td.appendChild(el("p", facts, "muted"));
     if (r[10]) { td.appendChild(el("div", "error", "role")); td.appendChild(el("pre", r[10])); }
-    r[8].forEach(function (m) {
-      td.appendChild(el("div", "prompt · " + m[0], "role"));
-      td.appendChild(el("pre", text(m[1])));
-    });
+    td.appendChild(el("div", "question (last user message)", "role"));
+    td.appendChild(el("pre", lastUser(r)));
     td.appendChild(el("div", "response", "role"));
     td.appendChild(el("pre", text(r[9]) === null ? "(no response)" : text(r[9])));
     td.appendChild(el("div", "extracted answer", "role"));
     td.appendChild(el("pre", show(r[4])));
     td.appendChild(el("div", "gold answer", "role"));
     td.appendChild(el("pre", show(r[5])));
+    var full = el("details", null, "flip");
+    full.appendChild(el("summary", "full prompt: " + r[8].length + " message(s) as sent (system, few-shot turns, question)"));
+    r[8].forEach(function (m) {
+      full.appendChild(el("div", m[0], "role"));
+      full.appendChild(el("pre", text(m[1])));
+    });
+    td.appendChild(full);
     var tr = el("tr", null, "detail");
     tr.appendChild(td);
     return tr;
