@@ -125,3 +125,19 @@ def test_bad_input_is_a_user_error(tmp_path, base):
     other = make_run_dir(tmp_path / "o", [True] * 3, ids=["x", "y", "z"])
     with pytest.raises(UserError, match="share no item ids"):
         compare_runs([a, other], tmp_path / "c", fail_if_worse=False, alpha=0.05)
+
+
+def test_failed_requests_are_called_out(tmp_path, base, capsys):
+    v, a = base
+    b = make_run_dir(tmp_path, v, seed=2, errors={i: "HTTP 503 after 3 tries" for i in range(0, 400, 50)})
+    compare_runs([a, b], tmp_path / "cmp", fail_if_worse=False, alpha=0.05)
+    assert "run B has 8 failed request(s), counted as wrong answers" in capsys.readouterr().out
+
+
+def test_importing_reports_is_cheap():
+    import subprocess
+    import sys
+
+    code = "import sys, evalharness.reports, evalharness.stats; print(sorted({'matplotlib', 'numpy', 'scipy'} & set(sys.modules)))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

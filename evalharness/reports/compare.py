@@ -103,6 +103,10 @@ def compare_pair(base: Run, other: Run, metric: str, base_label: str, other_labe
                      f"({base_label} has {len(a_scores)}, {other_label} has {len(b_scores)})")
     if not shared:
         raise UserError(f"{base.suite}: runs {base_label} and {other_label} share no item ids; are they the same suite?")
+    for label, run in ((base_label, base), (other_label, other)):
+        failed = sum(1 for s in run.samples if s.error)
+        if failed and metric == base.metric_names[0]:
+            notes.append(f"{run.suite}: run {label} has {failed} failed request(s), counted as wrong answers")
     a = [a_scores[i] for i in shared]
     b = [b_scores[i] for i in shared]
     worse = [i for i, x, y in zip(shared, a, b) if y < x]
