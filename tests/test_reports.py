@@ -107,7 +107,8 @@ def test_report_html_is_self_contained_and_escapes_hostile_text(tmp_path):
     assert XSS_PAYLOADS[0] in data["texts"]  # the text survives intact, as data
     assert len(data["texts"]) < 60 + 60 + 10  # the shared system/few-shot turns are stored once
     plots = sorted(p.name for p in (run / "plots").iterdir())
-    assert plots == ["gsm8k-by-task.png", "gsm8k-errors.png", "gsm8k-latency.png", "gsm8k-length.png", "gsm8k-throughput.png"]
+    assert plots == ["gsm8k-by-task.png", "gsm8k-errors.png", "gsm8k-latency-cdf.png", "gsm8k-latency-histogram.png",
+                     "gsm8k-length.png", "gsm8k-throughput.png"]
     assert all((run / "plots" / p).read_bytes().startswith(b"\x89PNG") for p in plots)
     assert page.count("data:image/png;base64,") == len(plots)
 

@@ -67,7 +67,7 @@ def test_report_renders_cleanly_and_filters_work(browser, runs, tmp_path):
     _assert_clean(page)
     shot = page.screenshot(tmp_path / "report-laptop.png")
     assert shot.read_bytes().startswith(b"\x89PNG")
-    assert page.eval("document.querySelectorAll('figure img').length") == 5
+    assert page.eval("document.querySelectorAll('figure img').length") == 6
     assert page.eval("Array.from(document.images).every(function (i) { return i.complete && i.naturalWidth > 0; })")
 
     rows = _visible(page)

@@ -31,7 +31,7 @@ def test_run_report_and_compare_gate_on_real_run_dirs(tmp_path, stub_server, sha
     page = (a / "report.html").read_text()
     assert json.loads((a / "results.json").read_text())["metrics"]["accuracy"]["value"] == 0.9
     assert "90.0%" in page and XSS_PAYLOADS[1] not in page
-    assert (a / "plots" / "gsm8k-latency.png").is_file()
+    assert (a / "plots" / "gsm8k-latency-cdf.png").is_file()
 
     worse = _run(tmp_path, stub_server, "b", base - set(range(1, 30, 2)))  # 15 right -> wrong
     proc = run_cli("compare", str(a), str(worse), "--fail-if-worse", "--out", str(tmp_path / "cmp"))

@@ -47,31 +47,42 @@ def _empty(ax, text: str) -> None:
     ax.set_yticks([])
 
 
-def latency(latencies: Sequence[float], title: str) -> bytes:
-    """Histogram and CDF of request latency with p50/p90/p99 marked on both."""
-    fig, (hist, cdf) = _figure(9.6, 3.6, cols=2)
-    fig.suptitle(f"{title}: request latency (lower is better)")
+def _latency_marks(ax, ordered: Sequence[float], legend_loc: str) -> None:
+    for q, color in zip((50, 90, 99), (GREEN, ORANGE, RED)):
+        value = stats.percentile(ordered, q)
+        ax.axvline(value, color=color, ls="--", lw=1.2, label=f"p{q} = {value:.2f} s")
+    ax.legend(fontsize=8, loc=legend_loc)
+
+
+def latency_histogram(latencies: Sequence[float], title: str) -> bytes:
+    """How many requests took each duration, with p50/p90/p99 marked."""
+    fig, ax = _figure()
+    ax.set_title(f"{title}: request latency (lower is better)", fontsize=11)
     if not latencies:
-        _empty(hist, "no latencies recorded")
-        _empty(cdf, "no latencies recorded")
+        _empty(ax, "no latencies recorded")
         return _png(fig)
     ordered = sorted(latencies)
-    marks = {q: stats.percentile(ordered, q) for q in (50, 90, 99)}
-    hist.hist(ordered, bins=min(50, max(10, len(ordered) // 20)), color=BLUE, alpha=0.8)
-    hist.set_xlabel("seconds per request")
-    hist.set_ylabel("requests")
-    hist.set_title("How long requests took", fontsize=10)
+    ax.hist(ordered, bins=min(50, max(10, len(ordered) // 20)), color=BLUE, alpha=0.8)
+    ax.set_xlabel("seconds per request")
+    ax.set_ylabel("requests")
+    _latency_marks(ax, ordered, "upper right")
+    return _png(fig)
+
+
+def latency_cdf(latencies: Sequence[float], title: str) -> bytes:
+    """Share of requests finished within x seconds (empirical CDF), with p50/p90/p99 marked."""
+    fig, ax = _figure()
+    ax.set_title(f"{title}: share of requests done within x seconds", fontsize=11)
+    if not latencies:
+        _empty(ax, "no latencies recorded")
+        return _png(fig)
+    ordered = sorted(latencies)
     n = len(ordered)
-    cdf.plot(ordered, [(i + 1) / n * 100 for i in range(n)], color=BLUE)
-    cdf.set_xlabel("seconds per request")
-    cdf.set_ylabel("% of requests finished")
-    cdf.set_title("Share of requests done within x seconds", fontsize=10)
-    for (q, value), color in zip(marks.items(), (GREEN, ORANGE, RED)):
-        label = f"p{q} = {value:.2f} s"
-        hist.axvline(value, color=color, ls="--", lw=1.2, label=label)
-        cdf.axvline(value, color=color, ls="--", lw=1.2, label=label)
-    hist.legend(fontsize=8)
-    cdf.legend(fontsize=8, loc="lower right")
+    ax.plot(ordered, [(i + 1) / n * 100 for i in range(n)], color=BLUE)
+    ax.set_xlabel("seconds per request")
+    ax.set_ylabel("% of requests finished")
+    ax.set_ylim(0, 102)
+    _latency_marks(ax, ordered, "lower right")
     return _png(fig)
 
 

@@ -123,15 +123,15 @@ def _run_section(i: int, s: RunSummary, label: str, plots_dir: Path, multi: bool
     ]
     figures = []
 
-    def add(kind: str, png: bytes, alt: str, caption: str, wide: bool = False) -> None:
-        name = save_plot(plots_dir, f"{prefix}-{kind}.png", png)
-        fig = h.figure(png, alt, caption, name)
-        figures.append(fig.replace("<figure>", '<figure class="wide">', 1) if wide else fig)
+    def add(kind: str, png: bytes, alt: str, caption: str) -> None:
+        figures.append(h.figure(png, alt, caption, save_plot(plots_dir, f"{prefix}-{kind}.png", png)))
 
     title = run.suite if not multi else f"{run.suite} ({i + 1})"
-    add("latency", plots.latency(s.latencies, title), "latency histogram and CDF",
-        "Left: how many requests took each duration. Right: the share of requests finished within x seconds. "
-        "Dashed lines: p50 (half the requests were faster), p90 and p99 (the slow tail).", wide=True)
+    add("latency-histogram", plots.latency_histogram(s.latencies, title), "latency histogram",
+        "How many requests took each duration. Dashed lines: p50 (half the requests were faster), p90 and "
+        "p99 (the slow tail).")
+    add("latency-cdf", plots.latency_cdf(s.latencies, title), "latency CDF",
+        "Read across: the share of requests that finished within x seconds; the same p50/p90/p99 marks.")
     add("throughput", plots.throughput(s.tokens_per_s, title), "output tokens per second",
         "Generated tokens divided by request time, per request (cached responses excluded).")
     points = [(x.completion_tokens, x.correct) for x in run.samples if x.completion_tokens and not x.error]
