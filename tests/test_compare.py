@@ -141,3 +141,16 @@ def test_importing_reports_is_cheap():
     code = "import sys, evalharness.reports, evalharness.stats; print(sorted({'matplotlib', 'numpy', 'scipy'} & set(sys.modules)))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_plain_words_summary(tmp_path, base):
+    v, a = base
+    worse = make_run_dir(tmp_path, _flip(v, 32, 0), seed=2)
+    noisy = make_run_dir(tmp_path, _flip(v, 3, 3), seed=3)
+    from evalharness.reports.compare_view import sentence
+
+    bad, same = compare_sets(load_sets([a, worse, noisy]))[0]
+    assert sentence(bad, 0.05) == ("gsm8k accuracy: run B scores 8.0 percentage points lower than run A (95% CI 5.3 to "
+                                   "10.7) on 400 shared items; 32 item(s) got worse and 0 got better. This is unlikely "
+                                   "to be chance (p < 0.001).")
+    assert sentence(same, 0.05).endswith("This could well be chance (p = 1): no significant change.")

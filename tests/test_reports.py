@@ -140,3 +140,14 @@ def test_perfect_and_zero_scores_plot_without_error(tmp_path):
     for name, v in (("all", [True] * 80), ("none", [False] * 80)):
         run = make_run_dir(tmp_path / name, v, meta=lambda i: {"level": str(i % 3)})
         assert write_report([run]).is_file()
+
+
+def test_run_aborted_before_any_sample_still_reports(tmp_path):
+    run = make_run_dir(tmp_path, [True])
+    (run / "samples.jsonl").write_text("")
+    results = json.loads((run / "results.json").read_text())
+    results["aborted"] = "endpoint rejected the API key (HTTP 401)"
+    (run / "results.json").write_text(json.dumps(results))
+    page = write_report([run]).read_text()
+    assert "aborted: endpoint rejected the API key (HTTP 401)" in page
+    assert _script_json(page)["rows"] == []

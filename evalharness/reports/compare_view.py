@@ -27,11 +27,33 @@ def _row(c: Comparison, alpha: float) -> list[str]:
     return [
         c.suite, c.metric, f"{c.base_label}→{c.other_label}", str(len(c.shared)),
         f"{c.base_value * 100:.1f}%", f"{c.other_value * 100:.1f}%",
-        f"{_pp(c.delta)} [{_pp(c.ci95[0])}, {_pp(c.ci95[1])}]", f"{c.p_value:.3g}", c.test,
+        f"{_pp(c.delta)} [{_pp(c.ci95[0])}, {_pp(c.ci95[1])}]", p_text(c.p_value), c.test,
         f"-{len(c.worse)} / +{len(c.better)}",
         f"{lat['other_p50'] - lat['base_p50']:+.2f}", f"{lat['other_p90'] - lat['base_p90']:+.2f}",
         f"{c.tokens[1] - c.tokens[0]:+.0f}", c.verdict(alpha),
     ]
+
+
+def p_text(p: float) -> str:
+    return "<0.001" if p < 0.001 else f"{p:.3g}"
+
+
+def sentence(c: Comparison, alpha: float) -> str:
+    """The comparison in plain words, for readers who do not read p-values."""
+    size = abs(c.delta) * 100
+    lo, hi = sorted((abs(c.ci95[0]) * 100, abs(c.ci95[1]) * 100))
+    if c.delta == 0:
+        change = f"scores the same as run {c.base_label}"
+    else:
+        change = f"scores {size:.1f} percentage points {'lower' if c.delta < 0 else 'higher'} than run {c.base_label}"
+    if c.significant(alpha):
+        verdict = f"This is unlikely to be chance (p {'< 0.001' if c.p_value < 0.001 else f'= {c.p_value:.3g}'})"
+        ci = f" (95% CI {lo:.1f} to {hi:.1f})"
+    else:
+        verdict = f"This could well be chance (p = {c.p_value:.2g}): no significant change"
+        ci = ""
+    flips = f"{len(c.worse)} item(s) got worse and {len(c.better)} got better"
+    return f"{c.suite} {c.metric}: run {c.other_label} {change}{ci} on {len(c.shared)} shared items; {flips}. {verdict}."
 
 
 HEADERS = ["suite", "metric", "runs", "items", "first", "later", "delta pp [95% CI]", "p", "test",
@@ -76,7 +98,9 @@ def write_compare_html(sets: list[RunSet], comparisons: list[Comparison], notes:
         f"(p &lt; {h.esc(alpha)}). Flips are the individual items that changed; they are listed below.</p>",
         h.table(["run", "run id", "model", "directory"],
                 [[s.label, ", ".join(r.run_id for r in s.runs.values()), ", ".join(sorted({str(r.results.get('model', '—')) for r in s.runs.values()})), s.path] for s in sets]),
-        "<h2>Summary</h2>", _summary_table(comparisons, alpha),
+        "<h2>Summary</h2>",
+        "<ul>" + "".join(f"<li>{h.esc(sentence(c, alpha))}</li>" for c in comparisons) + "</ul>",
+        _summary_table(comparisons, alpha),
         *(f'<p class="note">note: {h.esc(n)}</p>' for n in notes),
         f'<div class="plots">{"".join(figures)}</div>',
         "<h2>Flips</h2>", *(_flips(n, c, out_dir) for n, c in enumerate(comparisons)),
