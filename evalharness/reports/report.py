@@ -1,0 +1,241 @@
+"""`evalharness report`: one self-contained report.html (plus plots/*.png) for one or more run directories.
+
+Sections: a summary table of every run; per run, headline cards, charts (latency histogram and CDF with
+p50/p90/p99, output tokens per second, accuracy against response length, errors and retries, per-category
+breakdowns) and tables; then the per-sample explorer. The work per sample is a few dict/list operations, so
+a 5,000-sample run is dominated by the handful of matplotlib charts (benchmarks/bench_report.py).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from evalharness.errors import UserError
+from evalharness.reports import html as h
+from evalharness.reports.rundir import Run, load_runs
+from evalharness.reports.summary import RunSummary, summarize
+
+MAX_TEXT = 20_000  # characters of one prompt/response kept in the explorer; samples.jsonl has the rest
+
+
+def default_out_dir(prefix: str) -> Path:
+    return Path("reports") / f"{prefix}-{datetime.now(timezone.utc).strftime('%Y%m%d-%H%M%S')}"
+
+
+def write_report(run_dirs: list[Path], out_dir: Path | None = None) -> Path:
+    """Write report.html and plots/*.png; returns the report.html path.
+
+    Default output: the run directory itself when given one directory, else reports/report-<UTC time>/."""
+    runs = load_runs([Path(p) for p in run_dirs])
+    if out_dir is None:
+        out_dir = Path(run_dirs[0]) if len(run_dirs) == 1 else default_out_dir("report")
+    out_dir = Path(out_dir)
+    plots_dir = out_dir / "plots"
+    try:
+        plots_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UserError(f"{out_dir}: cannot create the report folder ({exc.strerror})") from None
+    summaries = [summarize(run) for run in runs]
+    labels = run_labels(runs)
+    body = [_header(summaries, labels), _overview(summaries, labels, plots_dir)]
+    body += [_run_section(i, s, labels[i], plots_dir, multi=len(runs) > 1) for i, s in enumerate(summaries)]
+    body.append(_explorer_shell(labels))
+    target = out_dir / "report.html"
+    title = "Evaluation report: " + ", ".join(sorted({r.suite for r in runs}))
+    target.write_text(h.page(title, "".join(body), explorer_data(runs, labels)), encoding="utf-8")
+    return target
+
+
+def run_labels(runs: list[Run]) -> list[str]:
+    """Short names for runs: the run id, made unique when two directories share one."""
+    labels: list[str] = []
+    for run in runs:
+        label = run.run_id
+        while label in labels:
+            label = f"{run.run_id} ({run.path})"
+            if label in labels:
+                label = f"{run.run_id} #{len(labels) + 1}"
+        labels.append(label)
+    return labels
+
+
+def slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-")[:80] or "run"
+
+
+def save_plot(plots_dir: Path, name: str, png: bytes) -> str:
+    (plots_dir / name).write_bytes(png)
+    return name
+
+
+def _header(summaries: list[RunSummary], labels: list[str]) -> str:
+    links = "".join(f'<a href="#run-{i}">{h.esc(label)}</a>' for i, label in enumerate(labels))
+    when = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    return (
+        "<h1>Evaluation report</h1>"
+        f'<p class="lead">{len(summaries)} run(s), generated {h.esc(when)}. Each score is the share of test '
+        "items the model answered correctly, with a 95% confidence interval: the range the true score "
+        "probably lies in, given how many items were tested. Charts show how fast the endpoint answered; "
+        "the sample explorer at the bottom shows every prompt and answer.</p>"
+        f'<nav><a href="#summary">Summary</a>{links}<a href="#explorer">Sample explorer</a></nav>'
+    )
+
+
+def _overview(summaries: list[RunSummary], labels: list[str], plots_dir: Path) -> str:
+    rows = []
+    for s, label in zip(summaries, labels):
+        res, c = s.run.results, s.counts
+        tps = sorted(s.tokens_per_s)
+        for m in s.metrics:
+            rows.append([
+                h.Raw(f'<a href="#run-{labels.index(label)}">{h.esc(label)}</a>'), s.run.suite, res.get("model", "—"),
+                m.name, h.pct(m.value), h.pct_ci(m.ci95), m.items, c["errors"],
+                f"{s.latency['p50']:.2f} / {s.latency['p90']:.2f} / {s.latency['p99']:.2f}",
+                f"{tps[len(tps) // 2]:.1f}" if tps else "—",
+                h.Raw('<span class="bad">aborted: ' + h.esc(res["aborted"]) + "</span>") if res.get("aborted") else "complete",
+            ])
+    out = ["<h2 id=summary>Summary</h2>", h.table(
+        ["run", "suite", "model", "metric", "score", "95% CI", "items", "errors", "latency p50 / p90 / p99 (s)",
+         "median tokens/s", "status"], rows)]
+    if len(summaries) > 1:
+        points = [(f"{label} · {m.name}", m.value, m.ci95) for s, label in zip(summaries, labels) for m in s.metrics]
+        from evalharness.reports import plots
+
+        name = save_plot(plots_dir, "overview-scores.png", plots.metric_points(points, "Score per run (95% CI)", "score %"))
+        out.append('<div class="plots">' + h.figure((plots_dir / name).read_bytes(), "score per run", "Each dot is a run's score; the line is its 95% confidence interval. Overlapping lines mean the runs may not really differ: use `evalharness compare` for a paired test.", name) + "</div>")
+    return "".join(out)
+
+
+def _run_section(i: int, s: RunSummary, label: str, plots_dir: Path, multi: bool) -> str:
+    from evalharness.reports import plots
+
+    run, c = s.run, s.counts
+    prefix = f"{i + 1}-{slug(run.suite)}" if multi else slug(run.suite)
+    tps = sorted(s.tokens_per_s)
+    cards = [h.card(m.name, h.pct(m.value), f"95% CI {h.pct_ci(m.ci95)} · {m.items} items ({m.method})") for m in s.metrics]
+    cards += [
+        h.card("latency p50", f"{s.latency['p50']:.2f} s", f"p90 {s.latency['p90']:.2f} s · p99 {s.latency['p99']:.2f} s"),
+        h.card("output speed", f"{tps[len(tps) // 2]:.1f} tok/s" if tps else "—", "median per request"),
+        h.card("errors", str(c["errors"]), f"{c['retries']} retries · {c['truncated']} cut off at max tokens"),
+    ]
+    figures = []
+
+    def add(kind: str, png: bytes, alt: str, caption: str) -> None:
+        figures.append(h.figure(png, alt, caption, save_plot(plots_dir, f"{prefix}-{kind}.png", png)))
+
+    title = run.suite if not multi else f"{run.suite} ({i + 1})"
+    add("latency-histogram", plots.latency_histogram(s.latencies, title), "latency histogram",
+        "How many requests took each duration. Dashed lines: p50 (half the requests were faster), p90 and "
+        "p99 (the slow tail).")
+    add("latency-cdf", plots.latency_cdf(s.latencies, title), "latency CDF",
+        "Read across: the share of requests that finished within x seconds; the same p50/p90/p99 marks.")
+    add("throughput", plots.throughput(s.tokens_per_s, title), "output tokens per second",
+        "Generated tokens divided by request time, per request (cached responses excluded).")
+    points = [(x.completion_tokens, x.correct) for x in run.samples if x.completion_tokens and not x.error]
+    add("length", plots.accuracy_by_length(points, title), "accuracy against response length",
+        "Are long answers more often wrong? Each dot is the share correct among responses of that length.")
+    add("errors", plots.problems(c, title), "errors and retries",
+        "Failed requests count as wrong answers; retries are extra attempts after a transient failure.")
+    breakdown_html = []
+    for key, rows in s.breakdowns.items():
+        add(f"by-{slug(key)}", plots.groups([(r.group, r.value, r.ci95, r.n) for r in rows], f"{title}: {s.primary.name} by {key}", s.primary.name),
+            f"{s.primary.name} by {key}", f"{s.primary.name} for each {key}; whiskers are 95% intervals (wide when n is small).")
+        breakdown_html.append(f"<h3>{h.esc(s.primary.name)} by {h.esc(key)}</h3>" + h.table(
+            [key, "items", s.primary.name, "95% CI"], [[r.group, r.n, h.pct(r.value), h.pct_ci(r.ci95)] for r in rows]))
+    facts = _facts(s)
+    return (
+        f'<section id="run-{i}"><h2>{h.esc(label)}</h2>'
+        f'<p class="muted">{h.esc(run.path)}</p><div class="cards">{"".join(cards)}</div>'
+        f'<div class="plots">{"".join(figures)}</div>{"".join(breakdown_html)}{facts}</section>'
+    )
+
+
+def _facts(s: RunSummary) -> str:
+    res, c = s.run.results, s.counts
+    rows: list[list[Any]] = [
+        ["model", res.get("model", "—")], ["endpoint", res.get("base_url", "—")],
+        ["completions (items × samples)", f"{c['samples']} ({c['items']} items)"],
+        ["correct completions", c["correct"]], ["failed requests", c["errors"]], ["retries", c["retries"]],
+        ["served from cache", c["cached"]], ["cut off at max tokens", c["truncated"]],
+        ["tokens (prompt / completion)", f"{c['prompt_tokens']:,} / {c['completion_tokens']:,}"],
+        ["wall time", f"{res['wall_s']:.1f} s" if isinstance(res.get("wall_s"), (int, float)) else "—"],
+        ["grader", ", ".join(f"{k}={v}" for k, v in (res.get("grader") or {}).items()) or "—"],
+        ["created", res.get("created", "—")], ["evalharness", res.get("evalharness_version", "—")],
+    ]
+    for m in s.metrics:
+        if m.skipped:
+            rows.append([f"{m.name}: items left out", f"{m.skipped} (fewer samples than k)"])
+    out = "<h3>Run facts</h3>" + h.table(["", ""], rows)
+    if s.error_kinds:
+        out += "<h3>Most common errors</h3>" + h.table(["error (numbers shown as N)", "count"], s.error_kinds)
+    return out
+
+
+def _explorer_shell(labels: list[str]) -> str:
+    runs = ""
+    if len(labels) > 1:
+        options = "".join(f'<option value="{i}">{h.esc(label)}</option>' for i, label in enumerate(labels))
+        runs = f'<select id="explorer-run" aria-label="run"><option value="all">all runs</option>{options}</select>'
+    buttons = "".join(
+        f'<button type="button" data-filter="{key}" aria-pressed="{"true" if key == "all" else "false"}">{name}</button>'
+        for key, name in (("all", "All"), ("correct", "Correct"), ("incorrect", "Incorrect"), ("errors", "Errors"))
+    )
+    return (
+        '<section id="explorer"><h2>Sample explorer</h2>'
+        '<p class="muted">Click a row to see the full prompt, response, extracted answer and gold answer. '
+        'Search matches ids, answers, responses and questions; <code>id:ITEM</code> finds one item.</p>'
+        f'<div class="controls">{buttons}{runs}'
+        '<input id="explorer-search" type="search" placeholder="Search text or id:ITEM" aria-label="search"></div>'
+        '<p id="explorer-count" class="muted"></p>'
+        '<div class="scroll"><table><thead><tr><th class="hide-narrow">#</th><th>item</th><th>result</th>'
+        '<th>extracted</th><th>gold</th><th class="num hide-narrow">latency (s)</th><th></th></tr></thead>'
+        '<tbody id="explorer-rows"></tbody></table></div>'
+        '<div class="pager"><button type="button" id="explorer-prev">← previous</button>'
+        '<span id="explorer-page" class="muted"></span><button type="button" id="explorer-next">next →</button></div>'
+        "</section>"
+    )
+
+
+def explorer_data(runs: list[Run], labels: list[str]) -> dict[str, Any]:
+    """Compact explorer payload; identical texts (system prompt, few-shot turns) are stored once."""
+    texts: list[str] = []
+    index: dict[str, int] = {}
+
+    def ref(text: Any) -> int | None:
+        if text is None:
+            return None
+        text = str(text)
+        if len(text) > MAX_TEXT:
+            text = text[:MAX_TEXT] + f"\n… [{len(text) - MAX_TEXT:,} more characters in samples.jsonl]"
+        found = index.get(text)
+        if found is None:
+            found = index[text] = len(texts)
+            texts.append(text)
+        return found
+
+    rows = []
+    multi = False
+    for r, run in enumerate(runs):
+        for s in sorted(run.samples, key=lambda x: (x.index, x.sample)):
+            multi = multi or s.sample > 0
+            status = 2 if s.error else (0 if s.correct else 1)
+            messages = [[str(m.get("role", "?")), ref(m.get("content"))] for m in s.messages if isinstance(m, dict)]
+            gold = s.gold if isinstance(s.gold, (str, int, float, bool)) or s.gold is None else _short_json(s.gold)
+            rows.append([r, s.id, s.sample, status, _clip(s.extracted), _clip(gold),
+                         s.latency_s, s.completion_tokens, messages, ref(s.response), s.error, s.finish_reason])
+    return {"runs": labels, "texts": texts, "rows": rows, "multi": multi}
+
+
+def _clip(value: Any) -> Any:
+    if isinstance(value, str) and len(value) > MAX_TEXT:
+        return value[:MAX_TEXT] + " …"
+    return value
+
+
+def _short_json(value: Any) -> str:
+    import json
+
+    return _clip(json.dumps(value, ensure_ascii=False))
