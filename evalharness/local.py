@@ -18,8 +18,9 @@ the HTTP client. Contract:
   `usage` the prompt and completion token counts llama.cpp reports, `attempts` is always 1.
 - Cache identity is the model file's base name plus its size and the SHA-256 of its first MiB: stable when
   the file moves between machines or directories, different for another quantisation or model.
-- One llama context is not thread-safe: generations run one at a time in a worker thread behind a lock, so
-  the event loop (and progress reporting) keeps running while the model computes.
+- One llama context is not thread-safe: generations run one at a time on the provider's own worker thread,
+  so the event loop (progress, grading) keeps running while the model computes. The model is loaded on
+  the first request that reaches it: a run answered entirely from the cache never loads it.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ import importlib.util
 import os
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -168,9 +170,12 @@ class LlamaCppProvider:
         self.model_path = resolve_model_path(model_path, hf_repo, hf_file)
         self.n_ctx = n_ctx
         self.n_threads = n_threads or default_threads()
+        self.requests_sent = 0  # generations actually run (cache hits never reach the provider)
         self._identity: dict[str, Any] | None = None
         self._llm: Any = None
-        self._lock = threading.Lock()
+        # One worker thread owns the llama context: requests queue here instead of each holding a thread
+        # of the default executor while it waits its turn.
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="llamacpp")
 
     def identity(self) -> dict[str, Any]:
         if self._identity is None:
@@ -189,19 +194,37 @@ class LlamaCppProvider:
             "model_path": str(self.model_path),
         }
 
-    async def complete(self, request: ChatRequest) -> ChatResponse:
-        return await asyncio.to_thread(self._complete_locked, request)
+    @property
+    def loaded(self) -> bool:
+        """True once the model has been read into memory (a fully cached run never loads it)."""
+        return self._llm is not None
+
+    async def complete(self, request: ChatRequest, worker: int = 0) -> ChatResponse:
+        """`worker` (the runner's worker index) is unused: every request goes through the one context.
+        A cancelled request (Ctrl-C) stops its generation at the next token instead of running on."""
+        abort = threading.Event()
+        loop = asyncio.get_running_loop()
+        try:
+            return await loop.run_in_executor(self._executor, self._complete_sync, request, abort)
+        except asyncio.CancelledError:
+            abort.set()
+            raise
 
     async def aclose(self) -> None:
-        with self._lock:
-            if self._llm is not None:
-                self._llm.close()
-                self._llm = None
+        await asyncio.get_running_loop().run_in_executor(self._executor, self._unload)
+        self._executor.shutdown(wait=False)
 
-    def _complete_locked(self, request: ChatRequest) -> ChatResponse:
-        with self._lock:
-            llm = self._load()
-            return _generate(llm, request)
+    def _unload(self) -> None:
+        if self._llm is not None:
+            self._llm.close()
+            self._llm = None
+
+    def _complete_sync(self, request: ChatRequest, abort: threading.Event) -> ChatResponse:
+        if abort.is_set():  # cancelled while queued
+            raise EndpointError("cancelled before it started")
+        llm = self._load()
+        self.requests_sent += 1
+        return _generate(llm, request, abort)
 
     def _load(self) -> Any:
         """Load the model on first use, so a run answered entirely from the cache never loads it."""
@@ -216,14 +239,16 @@ class LlamaCppProvider:
                 )
             except ValueError as err:  # llama.cpp could not read the file
                 raise EndpointError(
-                    f"llama.cpp cannot load {self.model_path}: {err}", fatal=True
+                    f"llama.cpp cannot load {self.model_path} ({err}): is it a complete GGUF file?",
+                    fatal=True,
                 ) from err
         return self._llm
 
 
 def generation_kwargs(params: dict[str, Any]) -> dict[str, Any]:
-    """Map the request's parameters onto `create_chat_completion` keyword arguments."""
-    kwargs: dict[str, Any] = dict(NEUTRAL_SAMPLING)
+    """Map the request's parameters onto `create_chat_completion` keyword arguments. A request may name
+    llama.cpp's own samplers (the `NEUTRAL_SAMPLING` keys) too, as it would in a llama.cpp server's body."""
+    kwargs: dict[str, Any] = {key: params.get(key, value) for key, value in NEUTRAL_SAMPLING.items()}
     kwargs["temperature"] = float(params.get("temperature", 1.0))
     kwargs["top_p"] = float(params.get("top_p", 1.0))
     if params.get("max_tokens") is not None:
@@ -236,26 +261,32 @@ def generation_kwargs(params: dict[str, Any]) -> dict[str, Any]:
     return kwargs
 
 
-def _generate(llm: Any, request: ChatRequest) -> ChatResponse:
-    """Run one chat completion. Non-streaming, so llama.cpp's own token counts come back; time to first
-    token is taken by a pass-through logits processor, first called once the prompt is evaluated."""
+def _generate(llm: Any, request: ChatRequest, abort: threading.Event) -> ChatResponse:
+    """Run one chat completion. Non-streaming, so llama.cpp's own token counts come back. A pass-through
+    logits processor notes the time to first token (it is first called once the prompt is evaluated,
+    just before the first token is sampled) and ends a cancelled generation: llama-cpp-python calls it
+    from C, where an exception would be swallowed, so it forces the end-of-generation token instead."""
     first_token: list[float] = []
+    eos = llm.token_eos()
 
-    def note_first_token(_input_ids: Any, logits: Any) -> Any:
+    def watch(_input_ids: Any, logits: Any) -> Any:
         if not first_token:
             first_token.append(time.perf_counter())
+        if abort.is_set():
+            logits[:] = -float("inf")
+            logits[eos] = 0.0
         return logits
 
-    llm.reset()
+    llm.reset()  # evaluate from an empty context: the answer must not depend on the previous request
     started = time.perf_counter()
     try:
         result = llm.create_chat_completion(
-            messages=request.messages,
-            logits_processor=[note_first_token],
-            **generation_kwargs(request.params),
+            messages=request.messages, logits_processor=[watch], **generation_kwargs(request.params)
         )
     except ValueError as err:  # e.g. prompt longer than the context window
         raise EndpointError(f"llama.cpp rejected the request: {err}") from err
+    if abort.is_set():
+        raise EndpointError("cancelled")
     latency = time.perf_counter() - started
     choice = result["choices"][0]
     usage = result.get("usage") or {}
