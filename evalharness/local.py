@@ -118,7 +118,8 @@ def _require_llama_cpp() -> Any:
 
 
 def _download(hf_repo: str, hf_file: str) -> Path:
-    """Fetch `hf_file` from `hf_repo` (or reuse the local Hugging Face cache when offline)."""
+    """`hf_file` from `hf_repo`: from the local Hugging Face cache when it is there (no network at all),
+    else downloaded into that cache (needs the network once)."""
     try:
         from huggingface_hub import hf_hub_download
     except ImportError as err:
@@ -127,13 +128,32 @@ def _download(hf_repo: str, hf_file: str) -> Path:
             "or download the file yourself and set model_path"
         ) from err
     try:
+        return Path(hf_hub_download(repo_id=hf_repo, filename=hf_file, local_files_only=True))
+    except Exception:  # not cached yet (or the cache is unreadable): go to the network
+        pass
+    try:
         return Path(hf_hub_download(repo_id=hf_repo, filename=hf_file))
-    except Exception as err:  # offline, unknown repo/file, gated repo: all end the same way for the user
-        reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+    except Exception as err:
         raise UserError(
-            f"cannot download {hf_file} from Hugging Face repo {hf_repo} ({reason}); "
-            "connect to the network once, or download the file and set model_path to it"
+            f"cannot get {hf_file} from Hugging Face repo {hf_repo}: {_download_failure(err)}"
         ) from err
+
+
+def _download_failure(err: Exception) -> str:
+    """One short reason for a failed download, by huggingface_hub's exception type."""
+    from huggingface_hub import errors
+
+    if isinstance(err, errors.GatedRepoError):
+        return "the repo is gated; accept its terms on the Hub and log in (huggingface-cli login)"
+    if isinstance(err, errors.RepositoryNotFoundError):
+        return "no such repo; check hf_repo"
+    if isinstance(err, errors.LocalEntryNotFoundError):
+        return ("the Hub is unreachable and the file is not in the local cache; connect to the network "
+                "once, or download the file yourself and set model_path to it")
+    if isinstance(err, errors.EntryNotFoundError):
+        return "no such file in the repo; check hf_file (the exact .gguf name)"
+    first_line = (str(err).strip().splitlines() or [type(err).__name__])[0]
+    return f"{first_line}; or download the file yourself and set model_path to it"
 
 
 def resolve_model_path(model_path: str | None, hf_repo: str | None, hf_file: str | None) -> Path:
