@@ -80,6 +80,15 @@ def default_model_path() -> Path:
     )
 
 
+def default_model_notice() -> str:
+    """The line a summary prints when the offline default ran, so nobody mistakes it for Phi-4-Mini."""
+    return (
+        f"model: {DEFAULT_MODEL_NAME}, the small offline default (no endpoint configured), not Phi-4-Mini; "
+        f"for Phi-4-Mini add --config {PHI4_MINI_CONFIG} (in-process, downloads a 2.5 GB GGUF once) "
+        "or --config configs/ollama.yaml, or --base-url URL --model NAME"
+    )
+
+
 def default_threads() -> int:
     """All cores but one. ggml's worker threads spin while they wait for each other, so a thread count
     that competes with the event loop, the graders or another process slows generation down tenfold;
@@ -196,6 +205,7 @@ class LlamaCppProvider:
         # One worker thread owns the llama context: requests queue here instead of each holding a thread
         # of the default executor while it waits its turn.
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="llamacpp")
+        self._closed = False
 
     def identity(self) -> dict[str, Any]:
         if self._identity is None:
@@ -231,6 +241,9 @@ class LlamaCppProvider:
             raise
 
     async def aclose(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
         await asyncio.get_running_loop().run_in_executor(self._executor, self._unload)
         self._executor.shutdown(wait=False)
 

@@ -218,3 +218,21 @@ def test_generation_kwargs_map_openai_params_and_neutral_samplers():
     assert kwargs["stop"] == ["Q:"] and kwargs["top_p"] == 0.9
     assert kwargs["repeat_penalty"] == 1.0 and kwargs["top_k"] == 0 and kwargs["min_p"] == 0.0
     assert "max_tokens" not in local.generation_kwargs({}) and local.generation_kwargs({})["temperature"] == 1.0
+
+
+@needs_llama
+def test_prompt_over_the_context_window_fails_just_that_request():
+    small = local.LlamaCppProvider(n_ctx=64)
+    long_question = [{"role": "user", "content": "Add these numbers: " + " + ".join(["12"] * 60)}]
+    with pytest.raises(EndpointError) as err:
+        ask(small, long_question, GREEDY)
+    assert not err.value.fatal and "context" in str(err.value)
+    assert ask(small, APPLES, {"temperature": 0.0, "max_tokens": 4}).usage["completion_tokens"] == 4
+    asyncio.run(small.aclose())
+    asyncio.run(small.aclose())  # closing twice is harmless
+
+
+def test_default_model_notice_names_the_model_and_the_way_to_phi4():
+    notice = local.default_model_notice()
+    assert local.DEFAULT_MODEL_NAME in notice and "configs/phi4-mini-local.yaml" in notice
+    assert (REPO / local.PHI4_MINI_CONFIG).is_file() and "\n" not in notice
