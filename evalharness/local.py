@@ -197,7 +197,9 @@ class LlamaCppProvider:
     ):
         self._llama_cpp = _require_llama_cpp()
         self.model_path = resolve_model_path(model_path, hf_repo, hf_file)
-        self.n_ctx = n_ctx
+        # llama.cpp rounds the context up to a multiple of 256; llama-cpp-python sizes its own buffers
+        # from the number given, so an unaligned n_ctx fails on long prompts with a numpy broadcast error.
+        self.n_ctx = -(-max(n_ctx, 256) // 256) * 256
         self.n_threads = n_threads or default_threads()
         self.requests_sent = 0  # generations actually run (cache hits never reach the provider)
         self._identity: dict[str, Any] | None = None
@@ -316,8 +318,9 @@ def _generate(llm: Any, request: ChatRequest, abort: threading.Event) -> ChatRes
         result = llm.create_chat_completion(
             messages=request.messages, logits_processor=[watch], **generation_kwargs(request.params)
         )
-    except ValueError as err:  # e.g. prompt longer than the context window
-        raise EndpointError(f"llama.cpp rejected the request: {err}") from err
+    except ValueError as err:  # e.g. "Requested tokens (5000) exceed context window of 4096"
+        hint = "; raise n_ctx in the endpoint config" if "context window" in str(err) else ""
+        raise EndpointError(f"llama.cpp rejected the request: {err}{hint}") from err
     if abort.is_set():
         raise EndpointError("cancelled")
     latency = time.perf_counter() - started

@@ -222,11 +222,12 @@ def test_generation_kwargs_map_openai_params_and_neutral_samplers():
 
 @needs_llama
 def test_prompt_over_the_context_window_fails_just_that_request():
-    small = local.LlamaCppProvider(n_ctx=64)
-    long_question = [{"role": "user", "content": "Add these numbers: " + " + ".join(["12"] * 60)}]
+    small = local.LlamaCppProvider(n_ctx=200)
+    assert small.n_ctx == 256  # rounded up as llama.cpp does (unaligned sizes break llama-cpp-python)
+    long_question = [{"role": "user", "content": "Add these numbers: " + " + ".join(["12"] * 150)}]
     with pytest.raises(EndpointError) as err:
         ask(small, long_question, GREEDY)
-    assert not err.value.fatal and "context" in str(err.value)
+    assert not err.value.fatal and "exceed context window of 256" in str(err.value) and "n_ctx" in str(err.value)
     assert ask(small, APPLES, {"temperature": 0.0, "max_tokens": 4}).usage["completion_tokens"] == 4
     asyncio.run(small.aclose())
     asyncio.run(small.aclose())  # closing twice is harmless
