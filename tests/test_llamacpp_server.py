@@ -114,16 +114,18 @@ def neutral(params: dict) -> dict:
     return {**params, **local.NEUTRAL_SAMPLING}
 
 
-def quickstart_requests(limit: int) -> list[ChatRequest]:
-    """The quickstart suite's real requests (system prompt, template, generation settings)."""
+def quickstart_requests(limit: int, max_tokens: int = 40) -> list[ChatRequest]:
+    """The quickstart suite's real requests (system prompt, template, generation settings; max_tokens
+    lowered to keep the test fast)."""
     suite = load_suite(QUICKSTART)
     items = load_items(suite.dataset, suite.fields, limit=limit, source=str(QUICKSTART))
     jobs = build_jobs(suite, items, {"provider": "test"})
-    return [ChatRequest(job.request.messages, neutral(job.request.params)) for job in jobs]
+    return [ChatRequest(job.request.messages, neutral({**job.request.params, "max_tokens": max_tokens}))
+            for job in jobs]
 
 
 def test_quickstart_answers_are_equal_at_temperature_zero(server, in_process):
-    requests = quickstart_requests(6)
+    requests = quickstart_requests(4)
     assert requests[0].params["temperature"] == 0.0 and requests[0].messages[0]["role"] == "system"
     for over_http, here in both(server, in_process, requests):
         assert over_http.content == here.content
