@@ -4,9 +4,11 @@ Prints: model load time; decode speed (tokens/s after the first token, on a long
 evaluation speed (prompt tokens / time to first token, on a ~600-token prompt); the time for the 20
 quickstart questions asked directly through the provider with max_tokens 128; and the whole-process wall
 time of `evalharness run suites/quickstart.yaml` with an empty cache (the README's command, offline)
-and of its cached re-run.
+and of its cached re-run. With the shared data folder present, also the time for 8-shot GSM8K prompts
+(~1,800 tokens each) with the shared prefix reused from the KV cache (what the provider does) and with
+every prompt evaluated from an empty context.
 
-    python benchmarks/bench_local.py [--threads N] [--repeat 3] [--model-path FILE.gguf]
+    python benchmarks/bench_local.py [--threads N] [--repeat 3] [--gsm8k 8] [--model-path FILE.gguf]
 """
 
 from __future__ import annotations
@@ -63,6 +65,32 @@ async def measure(provider: local.LlamaCppProvider, repeat: int) -> dict[str, fl
     return {key: statistics.median(values) for key, values in figures.items()}
 
 
+def fewshot_reuse(provider: local.LlamaCppProvider, items: int) -> tuple[float, float, bool] | None:
+    """8-shot GSM8K: seconds with prefix reuse, seconds from an empty context, and whether answers agree."""
+    data = REPO / ".." / "shared" / "data"
+    if not (data / "gsm8k").is_dir():
+        return None
+    os.environ.setdefault("EVALHARNESS_DATA_DIR", str(data.resolve()))
+    from evalharness.datasets import load_items
+    from evalharness.runner import build_jobs
+    from evalharness.suite import load_suite
+
+    suite = load_suite(REPO / "suites" / "gsm8k.yaml")
+    jobs = build_jobs(suite, load_items(suite.dataset, suite.fields, limit=items, source="gsm8k"), {})
+    llm = provider._load()
+    timings, answers = [], []
+    for reset in (False, True):
+        started, out = time.perf_counter(), []
+        for job in jobs:
+            if reset:
+                llm.reset()
+            kwargs = local.generation_kwargs({**job.request.params, "max_tokens": 96})
+            out.append(llm.create_chat_completion(messages=job.request.messages, **kwargs)["choices"][0])
+        timings.append(time.perf_counter() - started)
+        answers.append([choice["message"]["content"] for choice in out])
+    return timings[0], timings[1], answers[0] == answers[1]
+
+
 def cli_wall(args: list[str], env: dict[str, str]) -> tuple[float, str]:
     started = time.perf_counter()
     proc = subprocess.run([sys.executable, "-m", "evalharness", *args], capture_output=True, text=True,
@@ -77,6 +105,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, default=None, help="llama.cpp threads (default: cores - 1)")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--gsm8k", type=int, default=8, help="8-shot GSM8K items for the prefix-reuse figure")
     parser.add_argument("--model-path", default=None, help="another GGUF (default: the bundled SmolLM2)")
     args = parser.parse_args()
 
@@ -92,6 +121,11 @@ def main() -> None:
     print(f"prompt eval      {figures['prompt']:.0f} tokens/s ({figures['prompt_tokens']:.0f}-token prompt)")
     print(f"20 quickstart qs {figures['twenty']:.2f} s in-process, max_tokens 128 "
           f"({figures['twenty_tokens']:.0f} tokens generated)")
+
+    reuse = fewshot_reuse(provider, args.gsm8k) if args.gsm8k else None
+    if reuse:
+        print(f"8-shot GSM8K     {args.gsm8k} items: {reuse[0]:.1f} s reusing the shared prefix, {reuse[1]:.1f} s "
+              f"from an empty context (answers {'identical' if reuse[2] else 'DIFFERENT'})")
 
     if args.model_path is None:
         with tempfile.TemporaryDirectory() as tmp:
