@@ -173,7 +173,7 @@ def resolve_model_path(model_path: str | None, hf_repo: str | None, hf_file: str
         path = Path(model_path).expanduser()
         if not path.is_file():
             raise UserError(
-                f"model file not found: {path}; set model_path to an existing .gguf file "
+                f"model file not found: {path}; point --model-path (or model_path in the config) at an existing .gguf file "
                 "(or use hf_repo + hf_file to download one)"
             )
         return path
