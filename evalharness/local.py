@@ -173,8 +173,8 @@ def resolve_model_path(model_path: str | None, hf_repo: str | None, hf_file: str
         path = Path(model_path).expanduser()
         if not path.is_file():
             raise UserError(
-                f"model file not found: {path}; point --model-path (or model_path in the config) at an existing .gguf file "
-                "(or use hf_repo + hf_file to download one)"
+                f"model file not found: {path}; point --model-path (or model_path in the config) at an "
+                "existing .gguf file, or use hf_repo + hf_file to download one"
             )
         return path
     if hf_repo or hf_file:
