@@ -48,16 +48,32 @@ class ResponseCache:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.execute(
-                "CREATE TABLE IF NOT EXISTS responses ("
-                " key TEXT PRIMARY KEY, model TEXT NOT NULL, value TEXT NOT NULL, created REAL NOT NULL)"
-            )
+            self._setup_with_retry()
         except (sqlite3.Error, OSError) as exc:
             raise UserError(f"cache {self.path}: cannot open ({exc}); pass --cache PATH or --no-cache") from None
         self._pending: list[tuple[str, str, str, float]] = []
         self._last_commit = time.monotonic()
+
+    def _setup_with_retry(self, deadline_s: float = 30.0) -> None:
+        """Switch to WAL and create the table. Two runs opening a brand-new file at the same moment can get
+        "database is locked" here without SQLite's busy handler being consulted, so retry with backoff."""
+        started = time.monotonic()
+        delay = 0.01
+        while True:
+            try:
+                if self._db.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+                    self._db.execute("PRAGMA journal_mode=WAL")
+                self._db.execute("PRAGMA synchronous=NORMAL")
+                self._db.execute(
+                    "CREATE TABLE IF NOT EXISTS responses ("
+                    " key TEXT PRIMARY KEY, model TEXT NOT NULL, value TEXT NOT NULL, created REAL NOT NULL)"
+                )
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() - started > deadline_s:
+                    raise
+                time.sleep(delay)
+                delay = min(delay * 2, 0.5)
 
     def get_many(self, keys: Iterable[str]) -> dict[str, ChatResponse]:
         """Cached responses for whichever of `keys` are present."""

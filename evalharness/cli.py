@@ -167,17 +167,25 @@ def cmd_run(args) -> int:
     finally:
         if cache is not None:
             cache.close()
-    return _finish_runs(outcomes, provider, args)
+    return _finish_runs(outcomes, _model_notice(endpoint), args)
 
 
-def _finish_runs(outcomes, provider, args) -> int:
+def _model_notice(endpoint) -> str | None:
+    """Say plainly when the small offline default ran instead of Phi-4-Mini, and how to switch."""
+    if endpoint.provider != "llamacpp" or endpoint.model_path or endpoint.hf_repo:
+        return None
+    from evalharness.local import default_model_notice
+
+    return default_model_notice()
+
+
+def _finish_runs(outcomes, notice: str | None, args) -> int:
     from evalharness.runner import print_summary
 
     for outcome in outcomes:
         print_summary(outcome)
-    note = getattr(provider, "summary_note", None)
-    if note:
-        print(note)
+    if notice:
+        print(notice)
     if not args.no_report and outcomes:
         for outcome in outcomes:
             path = _write_report(outcome.run_dir)
@@ -209,8 +217,8 @@ def cmd_grade(args) -> int:
         options["allow_unsafe_exec"] = True
     grader = make_grader(args.grader, options)
     try:
-        rows = _read_grade_input(args.input)
-        grades = grader.grade_many((row["_response"], row["gold"], row) for row in rows)
+        rows = _read_grade_input(args.input, needs_gold=getattr(grader, "needs_gold", True))
+        grades = grader.grade_many((row["_response"], row.get("gold"), row) for row in rows)
     finally:
         grader.close()
     output = args.output or args.input.with_name(args.input.name.removesuffix(".jsonl") + ".graded.jsonl")
@@ -227,7 +235,7 @@ def cmd_grade(args) -> int:
     return 0
 
 
-def _read_grade_input(path: Path) -> list[dict[str, Any]]:
+def _read_grade_input(path: Path, needs_gold: bool = True) -> list[dict[str, Any]]:
     if not path.is_file():
         raise UserError(f"--input {path}: file not found")
     rows = []
@@ -239,7 +247,9 @@ def _read_grade_input(path: Path) -> list[dict[str, Any]]:
                 row = json.loads(line)
             except json.JSONDecodeError as exc:
                 raise UserError(f"{path}:{lineno}: not valid JSON ({exc.msg})") from None
-            if not isinstance(row, dict) or "gold" not in row:
+            if not isinstance(row, dict):
+                raise UserError(f"{path}:{lineno}: expected a JSON object per line")
+            if needs_gold and "gold" not in row:
                 raise UserError(f"{path}:{lineno}: record needs a `gold` field")
             response = row.get("response", row.get("pred"))
             if response is None:

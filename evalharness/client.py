@@ -49,7 +49,8 @@ class HTTPProvider:
                  api_key_env: str = "EVALHARNESS_API_KEY", auth_header: str = "Authorization",
                  concurrency: int = 16, timeout_s: float = 120.0, max_retries: int = 6,
                  backoff_s: float = 0.5, max_backoff_s: float = 30.0, query_params: dict[str, str] | None = None,
-                 extra_headers: dict[str, str] | None = None, stream: bool = False):
+                 extra_headers: dict[str, str] | None = None, stream: bool = False,
+                 extra_body: dict[str, Any] | None = None):
         self.base_url = base_url.rstrip("/")
         self.url = self.base_url + "/chat/completions"
         self.model = model
@@ -58,6 +59,7 @@ class HTTPProvider:
         self.backoff_s = backoff_s
         self.max_backoff_s = max_backoff_s
         self.stream = stream
+        self.extra_body = dict(extra_body or {})
         self._secret = api_key
         self.requests_sent = 0
         self.retries = 0
@@ -93,14 +95,17 @@ class HTTPProvider:
         return self._pools[worker % len(self._pools)]
 
     def identity(self) -> dict[str, Any]:
-        return {"base_url": self.base_url, "model": self.model}
+        identity: dict[str, Any] = {"base_url": self.base_url, "model": self.model}
+        if self.extra_body:  # server-side sampling settings change the output, so they key the cache
+            identity["extra_body"] = self.extra_body
+        return identity
 
     def describe(self) -> dict[str, Any]:
         return {"provider": self.name, "base_url": self.base_url, "model": self.model}
 
     async def complete(self, request: ChatRequest, worker: int = 0) -> ChatResponse:
         pool = self._pool(worker)
-        body = {"model": self.model, "messages": request.messages, **request.params}
+        body = {"model": self.model, "messages": request.messages, **self.extra_body, **request.params}
         if self.stream:
             body["stream"] = True
             body["stream_options"] = {"include_usage": True}

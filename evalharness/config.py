@@ -34,6 +34,7 @@ class EndpointConfig:
     timeout_s: float = 120.0
     max_retries: int = 6
     stream: bool = False
+    extra_body: dict[str, Any] = field(default_factory=dict)  # merged into every request body (in cache key)
     model_path: str | None = None
     hf_repo: str | None = None
     hf_file: str | None = None
@@ -104,4 +105,5 @@ def make_provider(config: EndpointConfig):
         base_url=config.base_url, model=config.model, api_key=config.api_key, api_key_env=config.api_key_env,
         auth_header=config.auth_header, concurrency=config.concurrency, timeout_s=config.timeout_s,
         max_retries=config.max_retries, query_params=config.query_params, stream=config.stream,
+        extra_body=config.extra_body,
     )

@@ -119,7 +119,7 @@ async def route(method: str, path: str, headers: dict[str, str], raw: bytes) -> 
         stats = {"requests": STATE["requests"], "by_status": dict(STATE["by_status"]),
                  "first_request_at": STATE.get("first"), "last_request_at": STATE.get("last"),
                  "max_inflight": STATE["max_inflight"], "seeds": STATE["seeds"],
-                 "authorization_seen": STATE.get("auth")}
+                 "authorization_seen": STATE.get("auth"), "last_params": STATE.get("last_params")}
         return http_response(200, json.dumps(stats).encode())
     if path == "/_reset":
         STATE.update(requests=0, by_status=Counter(), attempts=Counter(), first=None, last=None, max_inflight=0,
@@ -141,6 +141,7 @@ async def route(method: str, path: str, headers: dict[str, str], raw: bytes) -> 
         return None
     body = json.loads(raw)
     STATE["auth"] = headers.get("authorization")
+    STATE["last_params"] = {k: v for k, v in body.items() if k != "messages"}
     if "seed" in body:
         STATE["seeds"].append(body["seed"])
     status, extra = choose_status(body, headers)

@@ -22,6 +22,21 @@ def test_all_providers_have_a_profile():
     assert {"cometapi", "azure-ai-foundry", "github-models", "ollama", "vllm", "llamacpp-server"} <= names
 
 
+def test_llama_cpp_python_server_profile_turns_its_samplers_off():
+    from evalharness import local
+
+    profile = load_profile(Path(__file__).resolve().parents[1] / "configs" / "llama-cpp-python-server.yaml")
+    assert profile["extra_body"] == local.NEUTRAL_SAMPLING
+
+
+def test_extra_body_is_sent_and_keys_the_cache():
+    from evalharness.client import HTTPProvider
+
+    plain = HTTPProvider(base_url="http://a/v1", model="m")
+    tuned = HTTPProvider(base_url="http://a/v1", model="m", extra_body={"top_k": 0})
+    assert plain.identity() != tuned.identity() and tuned.identity()["extra_body"] == {"top_k": 0}
+
+
 def test_flags_override_profile_and_env(monkeypatch):
     monkeypatch.setenv("EVALHARNESS_MODEL", "from-env")
     config = resolve_endpoint({"base_url": "http://a/v1", "model": "from-profile", "concurrency": 4},

@@ -207,3 +207,15 @@ def test_several_suites_in_one_run(tmp_path, stub_server, shared_data):
     dirs = [Path(line) for line in proc.stdout.strip().splitlines()[-2:]]
     suites = [json.loads((d / "results.json").read_text())["suite"] for d in dirs]
     assert suites == ["gsm8k", "quickstart"]
+
+
+def test_profile_extra_body_reaches_the_server(tmp_path, stub_server, shared_data):
+    profile = tmp_path / "p.yaml"
+    profile.write_text(f"base_url: {stub_server.base_url}\nmodel: m\nextra_body: {{top_k: 0, repeat_penalty: 1.0}}\n")
+    stub_server.configure({"default_reply": "#### 18"})
+    proc = run_cli("run", str(GSM8K), "--config", str(profile), "--limit", "1", "--output-dir",
+                   str(tmp_path / "runs"), "--no-cache", "--no-report")
+    assert proc.returncode == 0, proc.stderr
+    params = stub_server.stats()["last_params"]
+    assert params["top_k"] == 0 and params["repeat_penalty"] == 1.0 and params["temperature"] == 0.0
+    assert params["model"] == "m" and params["max_tokens"] == 512
