@@ -33,6 +33,9 @@ _PLAIN_OK = re.compile(r"[0-9a-zA-Z+\-*/^().\s]*")
 _MAX_DIGITS = 2000  # a power whose value has more digits than this is never evaluated
 
 
+_MATRIX_TYPES = (sympy.MatrixBase, sympy.MatrixExpr)
+
+
 class BareList(tuple):
     """Comma-separated answers written without brackets: `2, 3`."""
 
@@ -95,7 +98,7 @@ def _same(g, p, gold_decimals: int | None) -> bool:
         return isinstance(g, str) and isinstance(p, str) and g.replace(" ", "") == p.replace(" ", "")
     if isinstance(g, BareList) or isinstance(p, BareList):
         return _same_lists(g, p, gold_decimals)
-    if isinstance(g, sympy.MatrixBase) or isinstance(p, sympy.MatrixBase):
+    if isinstance(g, _MATRIX_TYPES) or isinstance(p, _MATRIX_TYPES):
         return _same_matrices(g, p)
     if isinstance(g, (sympy.Tuple, sympy.Interval)) and isinstance(p, (sympy.Tuple, sympy.Interval)):
         return _same_ordered(g, p, gold_decimals)

@@ -25,9 +25,11 @@ _BOX_RE = re.compile(r"\\(?:boxed|fbox)\b")
 _FINAL_RE = re.compile(r"final\s+answer\s*(?:is|:)?\s*:?", re.IGNORECASE)
 _ANSWER_IS_RE = re.compile(r"(?:the\s+answer\s+is|answer\s*:)\s*:?", re.IGNORECASE)
 _HASH_RE = re.compile(r"####\s*([^\n]+)")
-_MATH_SPAN_RE = re.compile(r"\$\$(.+?)\$\$|\\\[(.+?)\\\]|\\\((.+?)\\\)|\$([^$\n]+?)\$", re.DOTALL)
+_MATH_SPAN_RE = re.compile(
+    r"(?<!\\)\$\$(.+?)(?<!\\)\$\$|\\\[(.+?)\\\]|\\\((.+?)\\\)|(?<!\\)\$((?:[^$\n]|\\\$)+?)(?<!\\)\$", re.DOTALL
+)
 _NUMBER_RE = re.compile(
-    r"(?<![\w.])-?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:\s*/\s*\d+)?(?:\s*\\?%)?(?![\w])|(?<![\w.])-?\.\d+"
+    r"(?<![\w.])-?(?:\d{1,3}(?:,\d{3})+(?!\d)|\d+,\d+|\d+)(?:\.\d+)?(?:\s*/\s*\d+)?(?:\s*\\?%)?|(?<![\w.])-?\.\d+"
 )
 _WORD_RE = re.compile(r"(?<![\\a-zA-Z])[a-zA-Z]{3,}")
 _TEXT_CMD_RE = re.compile(r"\\(?:text|textbf|mathrm|mbox|textnormal|operatorname)\s*\{[^{}]*\}")
@@ -39,6 +41,7 @@ _BARE_WORDS = frozenset(
     minutes minute seconds second days day weeks years cups gallons pounds ounces grams kg none
     even odd true false yes begin end pmatrix bmatrix matrix array vmatrix cases""".split()
 )
+_CLUSTER_GAP = re.compile(r"(?:[\s$,;.]|and|\\q?quad|\\text\{\s*and\s*\}|\\[\[\]()])*")
 _TAIL_RE = re.compile(r"\s*(?:I hope it is correct|I hope this is correct).*$", re.IGNORECASE | re.DOTALL)
 
 
@@ -84,7 +87,7 @@ def last_boxed(text: str) -> str | None:
     cluster = [boxes[-1]]
     for box in reversed(boxes[:-1]):
         gap = text[box[1] : cluster[0][0]]
-        if len(gap) > 40 or not re.fullmatch(r"[\s$,;.]*(?:and|,|\\quad|\\text\{\s*and\s*\})?[\s$,;.\\()\[\]]*", gap):
+        if len(gap) > 60 or not _CLUSTER_GAP.fullmatch(gap):
             break
         cluster.insert(0, box)
     return ", ".join(content.strip() for _, _, content in cluster)

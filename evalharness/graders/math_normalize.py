@@ -22,7 +22,7 @@ _REPLACEMENTS = [
     (re.compile(r"\\[dtc]frac\b"), r"\\frac"),
     (re.compile(r"\\(?:left|right|bigl|bigr|Bigl|Bigr|big|Big|middle)(?![a-zA-Z])\s*\.?"), ""),
     (re.compile(r"\\(?:displaystyle|textstyle|scriptstyle|limits)(?![a-zA-Z])"), ""),
-    (re.compile(r"\\(?:!|,|;|:|>|quad|qquad)(?![a-zA-Z])|\\ |~"), " "),
+    (re.compile(r"(?<!\\)\\(?:!|,|;|:|>|quad|qquad)(?![a-zA-Z])|(?<!\\)\\ |~"), " "),
     (re.compile(r"\{,\}"), ","),
     (re.compile(r"\^\s*\{\s*\\circ\s*\}|\^\s*\\circ|\\circ|°|\\degree(?![a-zA-Z])"), ""),
     (re.compile(r"\\%|%"), ""),
@@ -49,12 +49,14 @@ _FRAC_SHORT = re.compile(r"\\frac\s*(\d|\{[^{}]*\})\s*(\d|\{[^{}]*\}|[a-zA-Z])")
 _SQRT_SHORT = re.compile(r"\\sqrt\s*(\d+|[a-zA-Z])")
 
 
-def normalize(answer: str, reduce_assignment: bool = True) -> str:
+def normalize(answer: str, reduce_assignment: bool = True) -> str:  # noqa: C901 (a flat list of rewrites)
     """A canonical spelling of `answer` (see the module docstring); spaces are kept for the parser.
 
     `reduce_assignment=False` keeps `y = 2x + 3` whole, for comparing against a gold that is an equation.
     """
     s = _strip_delimiters(answer or "")
+    s = re.sub(r"(\d),\s*\\!\s*(\d)", r"\1,\2", s)  # 10,\!000
+    s = _unwrap_braces(s)
     for pattern, replacement in _REPLACEMENTS:
         s = pattern.sub(replacement, s)
     s = _unwrap_text(s)
@@ -62,7 +64,7 @@ def normalize(answer: str, reduce_assignment: bool = True) -> str:
     s = _SQRT_SHORT.sub(r"\\sqrt{\1}", s)
     s = re.sub(r"\s+", " ", s).strip()
     s = re.sub(r"(?:\s|^)(?:and|or)(?:\s|$)", ", ", s).strip(" ,")
-    s = re.sub(r"(?<![\d.])([1-9]\d{0,2})((?:,\d{3})+)(?![\d])", lambda m: m.group(1) + m.group(2).replace(",", ""), s)
+    s = re.sub(r"(?<![\d.(\[,])([1-9]\d{0,2})((?:,\d{3})+)(?![\d)\]])", lambda m: m.group(1) + m.group(2).replace(",", ""), s)
     if re.fullmatch(r"-?\d{1,3}(?: \d{3})+(?:\.\d+)?", s):
         s = s.replace(" ", "")
     s = re.sub(r"(?<![\d}])\.(\d)", r"0.\1", s)
@@ -84,6 +86,22 @@ def _strip_delimiters(s: str) -> str:
         if s.startswith(left) and s.endswith(right) and len(s) >= len(left) + len(right):
             s = s[len(left) : len(s) - len(right)].strip()
     return s
+
+
+def _unwrap_braces(s: str) -> str:
+    """`{1,3}` (a TeX group, not a set) -> `1,3`."""
+    while s.startswith("{") and s.endswith("}") and _closing_brace(s) == len(s) - 1:
+        s = s[1:-1].strip()
+    return s
+
+
+def _closing_brace(s: str) -> int:
+    depth = 0
+    for i, ch in enumerate(s):
+        depth += (ch == "{") - (ch == "}")
+        if depth == 0:
+            return i
+    return -1
 
 
 def _ungroup(token: str) -> str:
@@ -134,7 +152,13 @@ def _rhs_of_assignment(part: str) -> str:
         return part
     if _SIMPLE_NAME.fullmatch(sides[0]) or _SIMPLE_NAME.fullmatch(sides[-2]):
         return sides[-1]
+    if not any(_has_variable(side) for side in sides):
+        return sides[-1]  # a worked computation `\frac{1}{2} + \frac{11}{18} = \frac{10}{9}`
     return part
+
+
+def _has_variable(s: str) -> bool:
+    return bool(re.search(r"[a-zA-Z]", re.sub(r"\\[a-zA-Z]+", "", s)))
 
 
 def _drop_unit_words(s: str) -> str:
