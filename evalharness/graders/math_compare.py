@@ -76,8 +76,8 @@ def _parse_item(s: str):
     s = s.strip()
     if not s:
         return None
-    if re.fullmatch(r"[A-Za-z][A-Za-z ]{2,}", s) or re.fullmatch(r"\d+_\{?\d+\}?", s):
-        return s.lower().replace("{", "").replace("}", "")  # words, or a numeral in a base
+    if re.fullmatch(r"[A-Za-z][A-Za-z ]{2,}", s) or re.fullmatch(r"\d+_\{?\d+\}?", s) or re.search(r"\d:\d", s):
+        return s.lower().replace("{", "").replace("}", "")  # words, a numeral in a base, a time
     try:
         return latex2sympy(s, normalization_config=NormalizationConfig(basic_latex=True, units=True,
                                                                        malformed_operators=True, nits=True,

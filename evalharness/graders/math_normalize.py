@@ -65,6 +65,7 @@ def normalize(answer: str, reduce_assignment: bool = True) -> str:  # noqa: C901
     s = re.sub(r"\s+", " ", s).strip()
     s = re.sub(r"(?:\s|^)(?:and|or)(?:\s|$)", ", ", s).strip(" ,")
     s = re.sub(r"(?<![\d.(\[,])([1-9]\d{0,2})((?:,\d{3})+)(?![\d)\]])", lambda m: m.group(1) + m.group(2).replace(",", ""), s)
+    s = re.sub(r"^([+-]?\d+) (\d+)/(\d+)$", r"\1\\frac{\2}{\3}", s)  # mixed number 4 4/9
     if re.fullmatch(r"-?\d{1,3}(?: \d{3})+(?:\.\d+)?", s):
         s = s.replace(" ", "")
     s = re.sub(r"(?<![\d}])\.(\d)", r"0.\1", s)
@@ -147,7 +148,7 @@ def _rhs_of_assignment(part: str) -> str:
         return member.group(2).strip()
     if "=" not in part or re.search(r"\\(?:leq|geq|neq)|<|>", part):
         return part
-    sides = [side.strip() for side in re.split(r"(?<![<>!\\])=", part)]
+    sides = split_top_level(part, "=")
     if len(sides) < 2 or not sides[-1]:
         return part
     if _SIMPLE_NAME.fullmatch(sides[0]) or _SIMPLE_NAME.fullmatch(sides[-2]):
