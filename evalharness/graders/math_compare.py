@@ -34,6 +34,9 @@ _MAX_DIGITS = 2000  # a power whose value has more digits than this is never eva
 
 
 _MATRIX_TYPES = (sympy.MatrixBase, sympy.MatrixExpr)
+# Functions whose value (or evaluation cost) explodes with their arguments: guarded like power towers.
+_GROWING = (sympy.factorial, sympy.factorial2, sympy.binomial, sympy.gamma, sympy.subfactorial, sympy.Sum,
+            sympy.Product, sympy.Integral, sympy.Limit, sympy.RisingFactorial, sympy.FallingFactorial)
 
 
 class BareList(tuple):
@@ -225,20 +228,27 @@ def _as_less(rel):
 
 
 def _proportional(a, b, positive: bool) -> bool:
-    """a == c*b for a constant c (c > 0 when `positive`), checked exactly or at random points."""
+    """a == c*b for a constant c (c > 0 when `positive`): at random points, else by simplification."""
     if _too_big(a) or _too_big(b):
         return a == b
+    values = _values_at_points(a / b, a.free_symbols | b.free_symbols) if b != 0 else []
+    if values:
+        if any(abs(v - values[0]) > 1e-8 * max(1.0, abs(values[0])) for v in values):
+            return False
+        return _constant_ok(values[0], positive)
     try:
         ratio = sympy.simplify(a / b)
         if not ratio.free_symbols and ratio.is_number:
-            value = complex(ratio.evalf())
-            return value != 0 and (not positive or (abs(value.imag) < 1e-12 and value.real > 0))
+            return _constant_ok(complex(ratio.evalf()), positive)
     except Exception:
         pass
-    values = _values_at_points(a / b, a.free_symbols | b.free_symbols)
-    if not values or any(abs(v - values[0]) > 1e-8 * max(1.0, abs(values[0])) for v in values):
+    return False
+
+
+def _constant_ok(value: complex, positive: bool) -> bool:
+    if value == 0 or not _finite(value):
         return False
-    return values[0] != 0 and (not positive or (abs(values[0].imag) < 1e-9 and values[0].real > 0))
+    return not positive or (abs(value.imag) < 1e-9 and value.real > 0)
 
 
 def _same_matrices(g, p) -> bool:
@@ -282,13 +292,19 @@ def expr_equal(a, b, gold_decimals: int | None) -> bool:
     return _safe_bool(lambda: sympy.simplify(a - b) == 0)
 
 
+def _finite(z: complex) -> bool:
+    return abs(z.real) < float("inf") and abs(z.imag) < float("inf") and z == z
+
+
 def _numbers_equal(a, b, gold_decimals: int | None) -> bool:
     try:
         x, y = complex(sympy.N(a, 30)), complex(sympy.N(b, 30))
     except Exception:
         return _safe_bool(lambda: sympy.simplify(a - b) == 0)
     if x == y:
-        return True
+        return all(map(_finite, (x, y)))
+    if not _finite(x) or not _finite(y):
+        return False
     if abs(x - y) <= 1e-6 * max(abs(x), abs(y)) or abs(x - y) < 1e-12:
         return True
     if gold_decimals is not None and gold_decimals >= 2 and abs(x.imag) < 1e-12 and abs(y.imag) < 1e-12:
@@ -328,22 +344,28 @@ def _too_big(expr) -> bool:
 
 
 def _log10_size(expr) -> float:
-    """A rough upper bound on log10 |value| of the numeric sub-expressions of `expr`."""
+    """A rough upper bound on log10 |value| of `expr` once evaluated (symbols count as small)."""
     import math
 
     if isinstance(expr, sympy.Pow):
         base, exp = _log10_size(expr.base), _log10_size(expr.exp)
         if exp > 6:
             return float("inf") if base > 0.01 else 0.0
-        return abs(base) * (10**exp) if base > 0.01 else 0.0
+        return base * (10**exp) if base > 0.01 else 0.0
+    if isinstance(expr, sympy.exp):
+        inner = _log10_size(expr.args[0])
+        return float("inf") if inner > 6 else 0.4343 * 10**inner
     if isinstance(expr, sympy.Integer):
         return math.log10(abs(int(expr)) + 1) if abs(int(expr)) < 10**4000 else float("inf")
-    if isinstance(expr, sympy.factorial):
-        inner = _log10_size(expr.args[0])
-        return float("inf") if inner > 4 else 10**inner * inner
+    if isinstance(expr, _GROWING):
+        if getattr(expr, "free_symbols", None):
+            return 2.0  # symbolic: compared, never expanded to a number
+        inner = max(_log10_size(arg) for arg in expr.args)
+        return float("inf") if inner > 4 else 10**inner * max(inner, 1.0)
     if not expr.args:
         return 1.0
-    return max(_log10_size(arg) for arg in expr.args) + len(expr.args)
+    sizes = [_log10_size(arg) for arg in expr.args]
+    return sum(sizes) if isinstance(expr, sympy.Mul) else max(sizes) + 1
 
 
 def _safe_bool(thunk) -> bool:

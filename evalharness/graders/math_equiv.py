@@ -128,7 +128,17 @@ def _quick_verdict(gold: str, pred: str) -> bool | None:
         return kg.lower() == kp.lower()
     if (g is not None and pred_words and len(kp) > 2) or (p is not None and gold_words and len(kg) > 2):
         return False
+    if (g is not None and _not_a_number(kp)) or (p is not None and _not_a_number(kg)):
+        return False
     return None
+
+
+def _not_a_number(k: str) -> bool:
+    """Certainly not a single number: has a variable letter, or is a tuple/interval/set/matrix/list."""
+    bare = re.sub(r"\\[a-zA-Z]+", "", k)
+    if re.search(r"[a-df-hj-zA-Z]", bare):
+        return True
+    return bool(re.match(r"\\begin|\\\{|[(\[]", k) and "," in k) or k.startswith("\\begin")
 
 
 def _tail(text: str) -> str:

@@ -41,6 +41,7 @@ _BARE_WORDS = frozenset(
     minutes minute seconds second days day weeks years cups gallons pounds ounces grams kg none
     even odd true false yes begin end pmatrix bmatrix matrix array vmatrix cases""".split()
 )
+_MAX_BOXES = 30  # only the last boxes matter; each unclosed one costs a scan to the end
 _CLUSTER_GAP = re.compile(r"(?:[\s$,;.]|and|\\q?quad|\\text\{\s*and\s*\}|\\[\[\]()])*")
 _TAIL_RE = re.compile(r"\s*(?:I hope it is correct|I hope this is correct).*$", re.IGNORECASE | re.DOTALL)
 
@@ -48,7 +49,7 @@ _TAIL_RE = re.compile(r"\s*(?:I hope it is correct|I hope this is correct).*$", 
 def find_boxed(text: str) -> list[tuple[int, int, str]]:
     """Every `\\boxed`/`\\fbox` in `text` as (start, end, content); unbalanced braces end at the text's end."""
     found = []
-    for match in _BOX_RE.finditer(text):
+    for match in list(_BOX_RE.finditer(text))[-_MAX_BOXES:]:
         i = match.end()
         while i < len(text) and text[i] == " ":
             i += 1

@@ -143,6 +143,9 @@ def split_top_level(s: str, sep: str = ",") -> list[str]:
 
 def _rhs_of_assignment(part: str) -> str:
     """`x = 5` -> `5`, `x = 5+5+1 = 11` -> `11`, `x \\in [1,2]` -> `[1,2]`; `7 = 11a+c` stays an equation."""
+    approx = [piece.strip() for piece in re.split(r"\\approx(?![a-zA-Z])|≈", part)]
+    if len(approx) > 1:  # `x = 1/3 \approx 0.33` -> `x = 1/3`; `x \approx 11` -> `11`
+        part = approx[-1] if _SIMPLE_NAME.fullmatch(approx[0]) else approx[0]
     member = re.match(r"^\s*(.+?)\s*\\in\s+(.+)$", part)
     if member and _SIMPLE_NAME.fullmatch(member.group(1).strip()):
         return member.group(2).strip()
