@@ -82,9 +82,10 @@ def _parse_item(s: str):
     if re.fullmatch(r"[A-Za-z][A-Za-z ]{2,}", s) or re.fullmatch(r"\d+_\{?\d+\}?", s) or re.search(r"\d:\d", s):
         return s.lower().replace("{", "").replace("}", "")  # words, a numeral in a base, a time
     try:
-        return latex2sympy(s, normalization_config=NormalizationConfig(basic_latex=True, units=True,
-                                                                       malformed_operators=True, nits=True,
-                                                                       boxed="none"))
+        parsed = latex2sympy(s, normalization_config=NormalizationConfig(basic_latex=True, units=True,
+                                                                         malformed_operators=True, nits=True,
+                                                                         boxed="none"))
+        return _imaginary_unit(parsed)
     except Exception:
         pass
     if _PLAIN_OK.fullmatch(s) and len(s) < 400:
@@ -94,6 +95,17 @@ def _parse_item(s: str):
         except Exception:
             pass
     return s.lower()
+
+
+def _imaginary_unit(parsed):
+    """MATH writes the imaginary unit as a plain `i`; the LaTeX parser reads it as a symbol."""
+    i = sympy.Symbol("i")
+    try:
+        if isinstance(parsed, sympy.Basic) and i in parsed.free_symbols:
+            return parsed.subs(i, sympy.I)
+    except Exception:
+        pass
+    return parsed
 
 
 def _same(g, p, gold_decimals: int | None) -> bool:

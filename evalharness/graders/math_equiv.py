@@ -36,6 +36,7 @@ _WORDS = re.compile(r"[A-Za-z][A-Za-z ]*")
 _DECIMAL_COMMA = re.compile(r"-?\d+,\d+")
 _EQUATION = re.compile(r"(?<![<>!\\])=")
 _POOL_LOCK = threading.Lock()
+_FUNCTIONS = re.compile(r"\\(?:sin|cos|tan|cot|sec|csc|log|ln|exp|lim|sum|int|prod|arc)|\b(?:sin|cos|tan|log|ln|exp)\b")
 
 
 class MathEquiv(Grader):
@@ -135,6 +136,8 @@ def _quick_verdict(gold: str, pred: str) -> bool | None:
 
 def _not_a_number(k: str) -> bool:
     """Certainly not a single number: has a variable letter, or is a tuple/interval/set/matrix/list."""
+    if _FUNCTIONS.search(k):
+        return False  # identities like \sin^2 x + \cos^2 x = 1: let sympy decide
     bare = re.sub(r"\\[a-zA-Z]+", "", k)
     if re.search(r"[a-df-hj-zA-Z]", bare):
         return True

@@ -15,7 +15,9 @@ import re
 from fractions import Fraction
 
 _TEXT_CMDS = r"text|textbf|textit|textrm|textnormal|mathrm|mathbf|mathit|mbox|operatorname|textsf|texttt|hbox"
-_SIMPLE_NAME = re.compile(r"(?:[a-zA-Z]|\\[a-zA-Z]+)(?:_\{?[\w,]+\}?)?'*(?:\([a-zA-Z, ]*\))?")
+_SIMPLE_NAME = re.compile(
+    r"(?:[a-zA-Z]|\\[a-zA-Z]+)(?:_\{?[\w,]+\}?)?'*(?:\([a-zA-Z, ]*\))?|\(\s*[a-zA-Z](?:\s*,\s*[a-zA-Z])*\s*\)"
+)
 _FUNCTION_WORDS = frozenset("sin cos tan cot sec csc log ln exp sqrt pi arcsin arccos arctan".split())
 _UNIT_TAIL = re.compile(r"^(.*?[\d})\]a-zA-Z])\s+((?:[a-zA-Z]{2,}\.?(?:\s*\^\s*\{?\d\}?)?(?:\s+|$))+)$")
 _REPLACEMENTS = [
@@ -55,6 +57,7 @@ def normalize(answer: str, reduce_assignment: bool = True) -> str:  # noqa: C901
     `reduce_assignment=False` keeps `y = 2x + 3` whole, for comparing against a gold that is an equation.
     """
     s = _strip_delimiters(answer or "")
+    s = re.sub(r"^\*\*(.+)\*\*$", r"\1", s)  # markdown bold **73**
     s = re.sub(r"(\d),\s*\\!\s*(\d)", r"\1,\2", s)  # 10,\!000
     s = _unwrap_braces(s)
     for pattern, replacement in _REPLACEMENTS:
