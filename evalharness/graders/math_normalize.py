@@ -21,7 +21,7 @@ _SIMPLE_NAME = re.compile(
 _FUNCTION_WORDS = frozenset("sin cos tan cot sec csc log ln exp sqrt pi arcsin arccos arctan".split())
 _UNIT_TAIL = re.compile(r"^(.*?[\d})\]a-zA-Z])\s+((?:[a-zA-Z]{2,}\.?(?:\s*\^\s*\{?\d\}?)?(?:\s+|$))+)$")
 _REPLACEMENTS = [
-    (re.compile(r"\\[dtc]frac\b"), r"\\frac"),
+    (re.compile(r"\\[dtc]frac(?![a-zA-Z])"), r"\\frac"),
     (re.compile(r"\\(?:left|right|bigl|bigr|Bigl|Bigr|big|Big|middle)(?![a-zA-Z])\s*\.?"), ""),
     (re.compile(r"\\(?:displaystyle|textstyle|scriptstyle|limits)(?![a-zA-Z])"), ""),
     (re.compile(r"(?<!\\)\\(?:!|,|;|:|>|quad|qquad)(?![a-zA-Z])|(?<!\\)\\ |~"), " "),
