@@ -34,6 +34,7 @@ _MAX_DIGITS = 2000  # a power whose value has more digits than this is never eva
 
 
 _MATRIX_TYPES = (sympy.MatrixBase, sympy.MatrixExpr)
+_CALCULUS = (sympy.Sum, sympy.Product, sympy.Integral, sympy.Limit, sympy.Derivative)
 # Functions whose value (or evaluation cost) explodes with their arguments: guarded like power towers.
 _GROWING = (sympy.factorial, sympy.factorial2, sympy.binomial, sympy.gamma, sympy.subfactorial, sympy.Sum,
             sympy.Product, sympy.Integral, sympy.Limit, sympy.RisingFactorial, sympy.FallingFactorial)
@@ -243,13 +244,17 @@ def _proportional(a, b, positive: bool) -> bool:
     """a == c*b for a constant c (c > 0 when `positive`): at random points, else by simplification."""
     if _too_big(a) or _too_big(b):
         return a == b
-    values = _values_at_points(a / b, a.free_symbols | b.free_symbols) if b != 0 else []
+    ratio = a / b
+    points = _INT_POINTS if ratio.has(*_CALCULUS) else None
+    values = _values_at_points(ratio, a.free_symbols | b.free_symbols, points) if b != 0 else []
     if values:
         if any(abs(v - values[0]) > 1e-8 * max(1.0, abs(values[0])) for v in values):
             return False
         return _constant_ok(values[0], positive)
+    if points:
+        return False
     try:
-        ratio = sympy.simplify(a / b)
+        ratio = sympy.simplify(ratio)
         if not ratio.free_symbols and ratio.is_number:
             return _constant_ok(complex(ratio.evalf()), positive)
     except Exception:
@@ -286,11 +291,17 @@ def expr_equal(a, b, gold_decimals: int | None) -> bool:
     """Two scalar expressions: structural, numeric, at random points, then symbolic simplification."""
     if not isinstance(a, sympy.Expr) or not isinstance(b, sympy.Expr):
         return _safe_bool(lambda: a == b)
-    if a == b:
+    if a == b or sympy.srepr(a) == sympy.srepr(b):  # srepr: same tree, symbols with different assumptions
         return True
     if _too_big(a) or _too_big(b):
         return False
     symbols = a.free_symbols | b.free_symbols
+    if symbols and (a.has(*_CALCULUS) or b.has(*_CALCULUS)):
+        # A symbolic sum/product: evaluate at small integer points (finite sums), never at real ones.
+        values_a, values_b = _values_at_points(a, symbols, _INT_POINTS), _values_at_points(b, symbols, _INT_POINTS)
+        if values_a and len(values_a) == len(values_b):
+            return all(abs(x - y) <= 1e-9 * max(1.0, abs(x)) for x, y in zip(values_a, values_b))
+        return _safe_bool(lambda: sympy.simplify(a - b) == 0)
     if not symbols:
         return _numbers_equal(a, b, gold_decimals)
     if a.free_symbols != b.free_symbols:
@@ -331,14 +342,20 @@ _POINTS = [
 ]
 
 
-def _values_at_points(expr, symbols) -> list[complex]:
+_INT_POINTS = [[3, 5, 2, 7, 4, 6], [4, 2, 6, 3, 5, 7], [6, 3, 5, 2, 7, 4]]
+
+
+def _values_at_points(expr, symbols, points=None) -> list[complex]:
     """`expr` at fixed, once-drawn random positive points (the same for both sides: verdicts are reproducible)."""
     ordered = sorted(symbols, key=lambda s: s.name)
     out = []
-    for point in _POINTS:
-        subs = {sym: sympy.Float(point[i % len(point)] + 0.01 * (i // len(point))) for i, sym in enumerate(ordered)}
+    integers = points is not None
+    for point in points or _POINTS:
+        subs = {sym: (sympy.Integer(point[i % len(point)] + i // len(point)) if integers
+                      else sympy.Float(point[i % len(point)] + 0.01 * (i // len(point)))) for i, sym in enumerate(ordered)}
         try:
-            value = complex(sympy.N(expr.subs(subs), 20))
+            value = expr.subs(subs)
+            value = complex(sympy.N(value.doit() if integers else value, 20))
         except Exception:
             return []
         if value != value or abs(value) == float("inf"):
