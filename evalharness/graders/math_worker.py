@@ -13,6 +13,11 @@ import json
 import os
 import sys
 
+_WARM_UP = [
+    ("\\frac{1}{2}", "x+1"), ("( 3, \\frac{\\pi}{2} )", "(3, \\pi/2)"), ("3\\sqrt{13}", "\\sqrt{117}"),
+    ("[0,1)", "(0, \\infty)"), ("\\begin{pmatrix} 1 \\\\ 2 \\end{pmatrix}", "\\{1, 2\\}"), ("x^2 + 2x - 1", "y = 2x + 3"),
+    ("x \\leq 5", "-2 < x < 7"), ("6+9i", "\\sin^2 x + \\cos^2 x"),
+]
 MEMORY_LIMIT_BYTES = int(os.environ.get("EVALHARNESS_MATH_WORKER_MEM", str(2 * 1024**3)))
 
 
@@ -28,7 +33,8 @@ def _limit_memory() -> None:
 def main() -> None:
     from evalharness.graders.math_compare import equivalent
 
-    equivalent("\\frac{1}{2}", "x+1")  # warm the parser so the first real item is not slow
+    for gold, pred in _WARM_UP:  # fill the LaTeX parser's prediction caches before the first real item
+        equivalent(gold, pred)
     _limit_memory()
     out = sys.stdout
     out.write('{"ready": true}\n')
