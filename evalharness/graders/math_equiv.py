@@ -10,7 +10,8 @@ Options (from the suite's `grader:` mapping and its `extract:` block):
 - `extract`: `{strategies: [boxed, final_answer, answer_is, hash, last_math, last_number],
   patterns: [regex, ...], fallback: last_number | none}`. `patterns` are tried first on the response
   (group 1, or the whole match, is the answer); `fallback: none` drops the last-number guess.
-- `timeout_s` (default 1.0): wall-clock limit of one sympy comparison; a timeout counts as not equal.
+- `timeout_s` (default 1.5): wall-clock limit of one sympy comparison; a timeout counts as not equal. Power
+  towers and the like are caught before evaluation, so only a starved worker ever gets near it.
 - `workers` (default: CPU count, at most 4): sympy worker processes.
 - `max_answer_chars` (default 1000): longer extracted answers are only compared as exact strings.
 
@@ -29,13 +30,16 @@ from typing import Any
 from evalharness.errors import UserError
 from evalharness.graders.base import Grade, Grader
 from evalharness.graders.math_extract import DEFAULT_STRATEGIES, extract_answer
-from evalharness.graders.math_normalize import decimals_of, key, normalize, numbers_match, plain_number
+from evalharness.graders.math_normalize import (decimals_of, key, normalize, numbers_match, plain_number,
+                                                split_top_level)
 
 _MAX_TEXT_CHARS = 20_000  # the final answer lives at the end; older text is not searched
 _WORDS = re.compile(r"[A-Za-z][A-Za-z ]*")
 _DECIMAL_COMMA = re.compile(r"-?\d+,\d+")
 _EQUATION = re.compile(r"(?<![<>!\\])=")
 _POOL_LOCK = threading.Lock()
+_COMPATIBLE = {frozenset(pair) for pair in [("matrix",), ("sequence",), ("relation",), ("expression",),
+                                            ("matrix", "sequence"), ("sequence", "relation")]}
 _FUNCTIONS = re.compile(r"\\(?:sin|cos|tan|cot|sec|csc|log|ln|exp|lim|sum|int|prod|arc)|\b(?:sin|cos|tan|log|ln|exp)\b")
 
 
@@ -44,7 +48,7 @@ class MathEquiv(Grader):
     blocking = True
     max_workers = 8
 
-    def __init__(self, extract: dict[str, Any] | None = None, timeout_s: float = 1.0, workers: int | None = None,
+    def __init__(self, extract: dict[str, Any] | None = None, timeout_s: float = 1.5, workers: int | None = None,
                  max_answer_chars: int = 1000):
         self.strategies, self.patterns = _extract_options(extract or {})
         if not timeout_s or timeout_s <= 0:
@@ -131,7 +135,21 @@ def _quick_verdict(gold: str, pred: str) -> bool | None:
         return False
     if (g is not None and _not_a_number(kp)) or (p is not None and _not_a_number(kg)):
         return False
+    if frozenset((_kind(gold), _kind(pred))) not in _COMPATIBLE:
+        return False
     return None
+
+
+def _kind(answer: str) -> str:
+    """The coarse shape of an answer; sympy is only asked about pairs whose shapes can be equal."""
+    if "\\begin{pmatrix}" in answer:
+        return "matrix"
+    if (len(split_top_level(answer)) > 1 or re.search(r"\\(?:cup|pm|mp)(?![a-zA-Z])|±", answer)
+            or (answer[:1] in "([" or answer.startswith("\\{")) and "," in answer):
+        return "sequence"
+    if re.search(r"(?<![\\])[=<>]|\\(?:leq|geq|neq)(?![a-zA-Z])", answer):
+        return "relation"
+    return "expression"
 
 
 def _not_a_number(k: str) -> bool:

@@ -57,6 +57,8 @@ def normalize(answer: str, reduce_assignment: bool = True) -> str:  # noqa: C901
     `reduce_assignment=False` keeps `y = 2x + 3` whole, for comparing against a gold that is an equation.
     """
     s = _strip_delimiters(answer or "")
+    if "\\begin{" not in s:
+        s = re.sub(r"\\\\(?=[a-zA-Z])", r"\\", s)  # `\\frac` written with an escaped backslash
     s = re.sub(r"^\*\*(.+)\*\*$", r"\1", s)  # markdown bold **73**
     s = re.sub(r"(\d),\s*\\!\s*(\d)", r"\1,\2", s)  # 10,\!000
     s = _unwrap_braces(s)
