@@ -75,6 +75,7 @@ def normalize(answer: str, reduce_assignment: bool = True) -> str:  # noqa: C901
         s = s.replace(" ", "")
     s = re.sub(r"(?<![\d}])\.(\d)", r"0.\1", s)
     s = _strip_trailing(s)
+    s = re.sub(r"^(\d+)_\{(\d+)\}$", r"\1_\2", s)  # 204_{5} -> 204_5
     if reduce_assignment:
         s = ", ".join(_rhs_of_assignment(part) for part in split_top_level(s))
     s = _drop_unit_words(s)
