@@ -22,6 +22,7 @@ timeout kills whatever remains.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
 import threading
@@ -50,6 +51,8 @@ class MathEquiv(Grader):
 
     def __init__(self, extract: dict[str, Any] | None = None, timeout_s: float = 1.5, workers: int | None = None,
                  max_answer_chars: int = 1000):
+        if importlib.util.find_spec("latex2sympy2_extended") is None:
+            raise UserError("math_equiv needs the LaTeX parser: pip install 'latex2sympy2_extended[antlr4_13_2]'")
         self.strategies, self.patterns = _extract_options(extract or {})
         if not timeout_s or timeout_s <= 0:
             raise UserError("math_equiv: timeout_s must be a positive number of seconds, e.g. timeout_s: 1.0")
