@@ -31,8 +31,8 @@ from typing import Any
 from evalharness.errors import UserError
 from evalharness.graders.base import Grade, Grader
 from evalharness.graders.math_extract import DEFAULT_STRATEGIES, extract_answer
-from evalharness.graders.math_normalize import (decimals_of, key, normalize, numbers_match, plain_number,
-                                                split_top_level)
+from evalharness.graders.math_normalize import (assigned_name, decimals_of, key, normalize, numbers_match,
+                                                plain_number, split_top_level)
 
 _MAX_TEXT_CHARS = 20_000  # the final answer lives at the end; older text is not searched
 _WORDS = re.compile(r"[A-Za-z][A-Za-z ]*")
@@ -86,8 +86,12 @@ class MathEquiv(Grader):
         if len(gold) > self.max_answer_chars or len(pred) > self.max_answer_chars:
             return gold.strip() == pred.strip(), {"method": "too_long"}
         ngold, npred = normalize(gold), normalize(pred)
+        whole_gold, whole_pred = normalize(gold, reduce_assignment=False), normalize(pred, reduce_assignment=False)
+        names = assigned_name(whole_gold), assigned_name(whole_pred)
+        if None not in names and names[0] != names[1]:
+            return False, {"method": "fast"}  # x = 2 is not y = 2
         if _EQUATION.search(ngold) or _EQUATION.search(npred):
-            ngold, npred = normalize(gold, reduce_assignment=False), normalize(pred, reduce_assignment=False)
+            ngold, npred = whole_gold, whole_pred
         quick = _quick_verdict(ngold, npred)
         if quick is not None:
             return quick, {"method": "fast"}

@@ -26,6 +26,8 @@ _REPLACEMENTS = [
     (re.compile(r"\\(?:displaystyle|textstyle|scriptstyle|limits)(?![a-zA-Z])"), ""),
     (re.compile(r"(?<!\\)\\(?:!|,|;|:|>|quad|qquad)(?![a-zA-Z])|(?<!\\)\\ |~"), " "),
     (re.compile(r"\{,\}"), ","),
+    (re.compile(r"\\(sin|cos|tan|cot|sec|csc)\s*\(?\s*(\d+(?:\.\d+)?)\s*(?:\^\s*\{?\s*\\circ\s*\}?|°)\s*\)?"),
+     r"\\\1(\2\\pi/180)"),  # \sin 60^\circ is sin of 60 degrees
     (re.compile(r"\^\s*\{\s*\\circ\s*\}|\^\s*\\circ|\\circ|°|\\degree(?![a-zA-Z])"), ""),
     (re.compile(r"\\%|%"), ""),
     (re.compile(r"\\\$|\$"), ""),
@@ -41,7 +43,7 @@ _REPLACEMENTS = [
     (re.compile(r"\\begin\{array\}\{[^}]*\}"), r"\\begin{pmatrix}"),
     (re.compile(r"\\end\{array\}"), r"\\end{pmatrix}"),
     (re.compile(r"\\(?:dots|ldots|cdots)(?![a-zA-Z])"), "..."),
-    (re.compile(r"\\infinity|\binfinity\b|∞"), r"\\infty"),
+    (re.compile(r"\\infinity|\binfinity\b|∞|(?<![a-zA-Z\\])oo(?![a-zA-Z])"), r"\\infty"),
     (re.compile(r"√"), r"\\sqrt"),
     (re.compile(r"π"), r"\\pi"),
     (re.compile(r"−|–"), "-"),
@@ -165,6 +167,14 @@ def _rhs_of_assignment(part: str) -> str:
     if not any(_has_variable(side) for side in sides):
         return sides[-1]  # a worked computation `\frac{1}{2} + \frac{11}{18} = \frac{10}{9}`
     return part
+
+
+def assigned_name(answer: str) -> str | None:
+    """The variable a one-part answer assigns (`y = 2` -> `y`), so `x = 2` and `y = 2` stay different."""
+    sides = split_top_level(answer, "=")
+    if len(sides) == 2 and _SIMPLE_NAME.fullmatch(sides[0]):
+        return sides[0].replace(" ", "")
+    return None
 
 
 def _has_variable(s: str) -> bool:
