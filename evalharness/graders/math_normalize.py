@@ -127,7 +127,7 @@ def _unwrap_text(s: str) -> str:
 
 def _strip_trailing(s: str) -> str:
     """Sentence punctuation after the answer ("5." or "(1,2),"), but not an ellipsis."""
-    while s and s[-1] in ".,;:!" and not s.endswith("..."):
+    while s and s[-1] in ".,;:!\\" and not s.endswith("..."):
         s = s[:-1].rstrip()
     return s
 
@@ -197,7 +197,8 @@ def _choice_letter(s: str) -> str:
     match = re.fullmatch(r"\(\s*([A-Ea-e])\s*\)|([A-E])\s*\)?", s.strip())
     if match:
         return (match.group(1) or match.group(2)).upper()
-    return s
+    match = re.match(r"\(?([A-E])[.):]\s+\S", s.strip())  # "C. x = 42": the option letter, then its text
+    return match.group(1) if match else s
 
 
 _NUMBER = re.compile(r"-?(?:\d+\.?\d*|\.\d+)")
