@@ -23,6 +23,7 @@ import sympy
 from sympy.parsing.sympy_parser import (convert_xor, implicit_multiplication_application, parse_expr,
                                         standard_transformations)
 
+from evalharness.graders.math_guard import too_big as _too_big
 from evalharness.graders.math_normalize import decimals_of, split_top_level
 
 _TRANSFORMS = standard_transformations + (implicit_multiplication_application, convert_xor)
@@ -30,14 +31,10 @@ _PLAIN_NAMES = {"sqrt": sympy.sqrt, "pi": sympy.pi, "oo": sympy.oo, "inf": sympy
                 "cos": sympy.cos, "tan": sympy.tan, "log": sympy.log, "ln": sympy.log, "exp": sympy.exp,
                 "e": sympy.E, "I": sympy.I, "i": sympy.I}
 _PLAIN_OK = re.compile(r"[0-9a-zA-Z+\-*/^().\s]*")
-_MAX_DIGITS = 2000  # a power whose value has more digits than this is never evaluated
 
 
 _MATRIX_TYPES = (sympy.MatrixBase, sympy.MatrixExpr)
 _CALCULUS = (sympy.Sum, sympy.Product, sympy.Integral, sympy.Limit, sympy.Derivative)
-# Functions whose value (or evaluation cost) explodes with their arguments: guarded like power towers.
-_GROWING = (sympy.factorial, sympy.factorial2, sympy.binomial, sympy.gamma, sympy.subfactorial, sympy.Sum,
-            sympy.Product, sympy.Integral, sympy.Limit, sympy.RisingFactorial, sympy.FallingFactorial)
 
 
 class BareList(tuple):
@@ -362,39 +359,6 @@ def _values_at_points(expr, symbols, points=None) -> list[complex]:
             return []
         out.append(value)
     return out
-
-
-def _too_big(expr) -> bool:
-    """True when some power in `expr` would have more than _MAX_DIGITS digits (power towers)."""
-    try:
-        return _log10_size(expr) > _MAX_DIGITS
-    except Exception:
-        return True
-
-
-def _log10_size(expr) -> float:
-    """A rough upper bound on log10 |value| of `expr` once evaluated (symbols count as small)."""
-    import math
-
-    if isinstance(expr, sympy.Pow):
-        base, exp = _log10_size(expr.base), _log10_size(expr.exp)
-        if exp > 6:
-            return float("inf") if base > 0.01 else 0.0
-        return base * (10**exp) if base > 0.01 else 0.0
-    if isinstance(expr, sympy.exp):
-        inner = _log10_size(expr.args[0])
-        return float("inf") if inner > 6 else 0.4343 * 10**inner
-    if isinstance(expr, sympy.Integer):
-        return math.log10(abs(int(expr)) + 1) if abs(int(expr)) < 10**4000 else float("inf")
-    if isinstance(expr, _GROWING):
-        if getattr(expr, "free_symbols", None):
-            return 2.0  # symbolic: compared, never expanded to a number
-        inner = max(_log10_size(arg) for arg in expr.args)
-        return float("inf") if inner > 4 else 10**inner * max(inner, 1.0)
-    if not expr.args:
-        return 1.0
-    sizes = [_log10_size(arg) for arg in expr.args]
-    return sum(sizes) if isinstance(expr, sympy.Mul) else max(sizes) + 1
 
 
 def _safe_bool(thunk) -> bool:
