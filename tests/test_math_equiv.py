@@ -189,3 +189,32 @@ def test_grade_command_end_to_end(tmp_path):
     graded = [json.loads(line) for line in out.read_text().splitlines()]
     assert [row["correct"] for row in graded] == [True, False, True]
     assert "accuracy 0.6667 (2/3)" in proc.stdout
+
+
+def test_mangled_answers_never_raise_or_hang(grader, math500):
+    """Fixed-seed fuzz: MATH-500 golds with LaTeX fragments spliced in, and fragment soup, from 8 threads."""
+    import random
+
+    rng = random.Random(3)
+    pieces = ["\\frac{", "}{", "}", "\\sqrt{", "^", "_", "(", ")", "[", "]", "\\{", "\\}", ",", "=", "<", "\\le", "x",
+              "\\pi", "i", "2", "9", "-", "\\cdot", "\\boxed{", "$", "\\text{", "\\left(", "\\pm", "\\infty", "!",
+              "\\begin{pmatrix}", "\\\\", "&", "\\end{pmatrix}", "^{", "0.5", "%", "\\circ"]
+    golds = [row["answer"] for row in math500]
+    pairs = []
+    for _ in range(600):
+        gold = rng.choice(golds)
+        chars = list(gold)
+        for _ in range(rng.randint(1, 4)):
+            chars.insert(rng.randint(0, len(chars)), rng.choice(pieces))
+        mangled = "".join(chars) if rng.random() < 0.5 else "".join(rng.choices(pieces, k=rng.randint(1, 25)))
+        pairs.append((mangled, gold))
+
+    def timed(pair):
+        start = time.monotonic()
+        grade = grader.grade(pair[0], pair[1], {})
+        return grade, time.monotonic() - start
+
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(timed, pairs))
+    assert all(isinstance(grade.correct, bool) and "error" not in grade.details for grade, _ in results)
+    assert max(seconds for _, seconds in results) < 8.0
