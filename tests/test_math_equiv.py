@@ -218,3 +218,16 @@ def test_mangled_answers_never_raise_or_hang(grader, math500):
         results = list(pool.map(timed, pairs))
     assert all(isinstance(grade.correct, bool) and "error" not in grade.details for grade, _ in results)
     assert max(seconds for _, seconds in results) < 8.0
+
+
+def test_pool_replaces_a_worker_that_died_while_idle():
+    pool = WorkerPool(size=1, timeout_s=20.0)
+    try:
+        assert pool.compare("x+1", "1+x") == (True, None)
+        (worker,) = pool._workers
+        worker.proc.kill()
+        worker.proc.wait()
+        assert pool.compare(r"\frac{1}{2}", "0.5") == (True, None)  # retried on the replacement
+        assert pool.timeouts == 0
+    finally:
+        pool.close()

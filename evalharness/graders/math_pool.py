@@ -97,20 +97,24 @@ class WorkerPool:
 
     def compare(self, gold: str, pred: str) -> tuple[bool | None, str | None]:
         self.start()
-        worker = self._take_idle()
-        if worker is None:
-            return None, self.spawn_error or "no sympy worker became ready"
-        try:
-            worker.send({"gold": gold, "pred": pred})
-            reply = worker.read_line(time.monotonic() + self.timeout_s)
-        except (OSError, ValueError):
-            reply = None
-        if reply is None:
-            self.timeouts += 1
+        for _ in range(2):  # a worker found dead (not one that overran) is replaced and the pair retried once
+            worker = self._take_idle()
+            if worker is None:
+                return None, self.spawn_error or "no sympy worker became ready"
+            try:
+                worker.send({"gold": gold, "pred": pred})
+                reply = worker.read_line(time.monotonic() + self.timeout_s)
+            except (OSError, ValueError):
+                reply = None
+            if reply is not None:
+                self._idle.put(worker)
+                return bool(reply.get("equal")), reply.get("error")
+            died = worker.proc.poll() is not None
             self._retire(worker)
-            return None, f"timeout after {self.timeout_s:g}s"
-        self._idle.put(worker)
-        return bool(reply.get("equal")), reply.get("error")
+            if not died:
+                self.timeouts += 1
+                return None, f"timeout after {self.timeout_s:g}s"
+        return None, "sympy worker died"
 
     def close(self) -> None:
         with self._lock:
