@@ -26,7 +26,8 @@ _FINAL_RE = re.compile(r"final\s+answer\s*(?:is|:)?\s*:?", re.IGNORECASE)
 _ANSWER_IS_RE = re.compile(r"(?:the\s+answer\s+is|answer\s*:)\s*:?", re.IGNORECASE)
 _HASH_RE = re.compile(r"####\s*([^\n]+)")
 _MATH_SPAN_RE = re.compile(
-    r"(?<!\\)\$\$(.+?)(?<!\\)\$\$|\\\[(.+?)\\\]|\\\((.+?)\\\)|(?<!\\)\$((?:[^$\n]|\\\$)+?)(?<!\\)\$", re.DOTALL
+    r"(?<!\\)\$\$(.{1,2000}?)(?<!\\)\$\$|\\\[(.{1,2000}?)\\\]|\\\((.{1,2000}?)\\\)"
+    r"|(?<!\\)\$((?:[^$\n]|\\\$){1,2000}?)(?<!\\)\$", re.DOTALL  # bounded: no quadratic scans
 )
 _NUMBER_RE = re.compile(
     r"(?<![\w.])-?(?:\d{1,3}(?:,\d{3})+(?!\d)|\d+,\d+|\d+)(?:\.\d+)?(?:\s*/\s*\d+)?(?:\s*\\?%)?|(?<![\w.])-?\.\d+"
