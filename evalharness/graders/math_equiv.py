@@ -13,7 +13,8 @@ Options (from the suite's `grader:` mapping and its `extract:` block):
 - `timeout_s` (default 1.5): wall-clock limit of one sympy comparison; a timeout counts as not equal. Power
   towers and the like are caught before evaluation, so only a starved worker ever gets near it.
 - `workers` (default: CPU count, at most 4): sympy worker processes.
-- `max_answer_chars` (default 1000): longer extracted answers are only compared as exact strings.
+- `max_answer_chars` (default 400; MATH's longest gold is under 100): longer extracted answers, and answers
+  nested deeper than 12 brackets, are only compared as exact strings.
 
 Hostile input (power towers, 10,000-character expressions, 200 KB of garbage) ends as "not equal" well
 within 2 s: length caps apply before any regex work, power towers are caught before evaluation, and the
@@ -39,6 +40,7 @@ _WORDS = re.compile(r"[A-Za-z][A-Za-z ]*")
 _DECIMAL_COMMA = re.compile(r"-?\d+,\d+")
 _EQUATION = re.compile(r"(?<![<>!\\])=")
 _POOL_LOCK = threading.Lock()
+_MAX_NESTING = 12  # brackets deeper than this are not an answer, and make the LaTeX parser slow
 _COMPATIBLE = {frozenset(pair) for pair in [("matrix",), ("sequence",), ("relation",), ("expression",), ("base",),
                                             ("matrix", "sequence"), ("sequence", "relation")]}
 _FUNCTIONS = re.compile(r"\\(?:sin|cos|tan|cot|sec|csc|log|ln|exp|lim|sum|int|prod|arc)|\b(?:sin|cos|tan|log|ln|exp)\b")
@@ -50,7 +52,7 @@ class MathEquiv(Grader):
     max_workers = 8
 
     def __init__(self, extract: dict[str, Any] | None = None, timeout_s: float = 1.5, workers: int | None = None,
-                 max_answer_chars: int = 1000):
+                 max_answer_chars: int = 400):
         if importlib.util.find_spec("latex2sympy2_extended") is None:
             raise UserError("math_equiv needs the LaTeX parser: pip install 'latex2sympy2_extended[antlr4_13_2]'")
         self.strategies, self.patterns = _extract_options(extract or {})
@@ -95,6 +97,8 @@ class MathEquiv(Grader):
         quick = _quick_verdict(ngold, npred)
         if quick is not None:
             return quick, {"method": "fast"}
+        if max(_nesting(ngold), _nesting(npred)) > _MAX_NESTING:
+            return False, {"method": "too_long"}
         equal, error = self._get_pool().compare(ngold, npred)
         details: dict[str, Any] = {"method": "sympy" if equal is not None else "timeout"}
         if error:
@@ -187,6 +191,17 @@ def _not_a_number(k: str) -> bool:
     if re.search(r"[a-df-hj-zA-Z]", bare):
         return True
     return bool(re.match(r"\\begin|\\\{|[(\[]", k) and "," in k) or k.startswith("\\begin")
+
+
+def _nesting(s: str) -> int:
+    depth = deepest = 0
+    for ch in s:
+        if ch in "([{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch in ")]}":
+            depth -= 1
+    return deepest
 
 
 def _tail(text: str) -> str:
