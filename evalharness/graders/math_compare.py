@@ -25,11 +25,13 @@ from sympy.parsing.sympy_parser import (convert_xor, implicit_multiplication_app
 
 from evalharness.graders.math_guard import too_big as _too_big
 from evalharness.graders.math_normalize import decimals_of, split_top_level
+from evalharness.graders.math_numeric import to_python
 
 _TRANSFORMS = standard_transformations + (implicit_multiplication_application, convert_xor)
 _PLAIN_NAMES = {"sqrt": sympy.sqrt, "pi": sympy.pi, "oo": sympy.oo, "inf": sympy.oo, "sin": sympy.sin,
                 "cos": sympy.cos, "tan": sympy.tan, "log": sympy.log, "ln": sympy.log, "exp": sympy.exp,
                 "e": sympy.E, "I": sympy.I, "i": sympy.I}
+_SIMPLE_NAMES = {"sqrt": sympy.sqrt, "pi": sympy.pi, "e": sympy.E, "i": sympy.I}
 _PLAIN_OK = re.compile(r"[0-9a-zA-Z+\-*/^().\s]*")
 
 
@@ -62,6 +64,17 @@ def parse_answer(s: str):
     return _parse_item(parts[0])
 
 
+def _parse_simple(s: str):
+    """Numbers, fractions, roots, pi, i and single-letter variables without the (slow) LaTeX grammar."""
+    python = to_python(s, symbols=True)
+    if python is None or re.fullmatch(r"[a-zA-Z]{3,}", s.strip()):
+        return None
+    try:
+        return parse_expr(python, local_dict=dict(_SIMPLE_NAMES), evaluate=False)
+    except Exception:
+        return None
+
+
 def _split_pm(s: str) -> list[str]:
     pieces = re.split(r"\\(?:pm|mp)(?![a-zA-Z])|±", s)
     if len(pieces) != 2 or not pieces[1].strip():
@@ -77,6 +90,9 @@ def _parse_item(s: str):
     s = s.strip()
     if not s:
         return None
+    fast = _parse_simple(s)
+    if fast is not None:
+        return fast
     if re.fullmatch(r"[A-Za-z][A-Za-z ]{2,}", s) or re.fullmatch(r"\d+_\{?\d+\}?", s) or re.search(r"\d:\d", s):
         return s.lower().replace("{", "").replace("}", "")  # words, a numeral in a base, a time
     try:

@@ -19,11 +19,25 @@ _SQRT = re.compile(r"\\sqrt\s*\{([^{}]*)\}")
 _ROOT = re.compile(r"\\sqrt\s*\[([^\[\]{}]*)\]\s*\{([^{}]*)\}")
 _POWER = re.compile(r"\^\s*\{([^{}]*)\}")
 _TOKEN = re.compile(r"\s*(\d+\.?\d*|\.\d+|sqrt|pi|i|\*\*|[-+*/()])")
+_SYMBOL_TOKEN = re.compile(r"\s*(\d+\.?\d*|\.\d+|sqrt|pi|[a-zA-Z]|\*\*|[-+*/()])")
 _MAX_EXPONENT = 400
 
 
 def approx_value(latex: str) -> complex | None:
     """The value of a closed-form constant as a complex float, or None when it is not one."""
+    expression = to_python(latex)
+    if expression is None:
+        return None
+    try:
+        value = _eval(ast.parse(expression, mode="eval").body)
+    except (SyntaxError, ValueError, ZeroDivisionError, OverflowError, TypeError, RecursionError, MemoryError):
+        return None
+    return value if cmath.isfinite(value) else None
+
+
+def to_python(latex: str, symbols: bool = False) -> str | None:
+    """Simple LaTeX as a Python expression over pi, i, sqrt (and single-letter symbols, lower-cased, when
+    `symbols`): `2\\sqrt{5}` -> `2 * sqrt ( 5 )`. None for anything outside that small language."""
     if len(latex) > 200:
         return None
     s = latex.replace("\\cdot", "*").replace("\\times", "*").replace("\\pi", " pi ")
@@ -35,26 +49,21 @@ def approx_value(latex: str) -> complex | None:
         s = _POWER.sub(r"**(\1)", s)
         if s == before:
             break
-    s = re.sub(r"\^\s*(\d|[a-z])", r"**\1", s).replace("{", "(").replace("}", ")")
+    s = re.sub(r"\^\s*(\d|[a-zA-Z])", r"**\1", s).replace("{", "(").replace("}", ")")
     if "\\" in s or "^" in s:
         return None
-    tokens = _tokens(s)
-    if tokens is None:
+    tokens = _tokens(s, _SYMBOL_TOKEN if symbols else _TOKEN)
+    if not tokens:
         return None
-    try:
-        tree = ast.parse(" ".join(tokens), mode="eval")
-        value = _eval(tree.body)
-    except (SyntaxError, ValueError, ZeroDivisionError, OverflowError, TypeError, RecursionError):
-        return None
-    return value if cmath.isfinite(value) else None
+    return " ".join(token.lower() if len(token) == 1 and token.isalpha() else token for token in tokens)
 
 
-def _tokens(s: str) -> list[str] | None:
+def _tokens(s: str, pattern: re.Pattern) -> list[str] | None:
     """Tokens with `*` inserted for implicit multiplication (`2 sqrt(5)`, `3 pi`, `)(`)."""
     out: list[str] = []
     pos = 0
     while pos < len(s):
-        match = _TOKEN.match(s, pos)
+        match = pattern.match(s, pos)
         if match is None:
             return None if s[pos:].strip() else out
         token = match.group(1)
@@ -66,11 +75,11 @@ def _tokens(s: str) -> list[str] | None:
 
 
 def _ends_operand(token: str) -> bool:
-    return token == ")" or token in ("pi", "i") or token[0].isdigit() or token[0] == "."
+    return token == ")" or token == "pi" or token[0].isalnum() and token != "sqrt" or token[0] == "."
 
 
 def _starts_operand(token: str) -> bool:
-    return token == "(" or token in ("pi", "i", "sqrt") or token[0].isdigit() or token[0] == "."
+    return token == "(" or token[0].isalnum() or token[0] == "."
 
 
 def _eval(node) -> complex:
