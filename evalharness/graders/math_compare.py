@@ -203,12 +203,21 @@ def _same_sets(g, p, gold_decimals) -> bool:
     if isinstance(p, sympy.FiniteSet) and isinstance(g, sympy.Tuple):
         return _same_lists(g, p, gold_decimals)
     if type(g) is not type(p):
-        return _safe_bool(lambda: g == p)
+        g, p = _evaluated(g), _evaluated(p)  # Complement(Reals, {0}) -> a union of two open intervals
+        if type(g) is not type(p):
+            return _safe_bool(lambda: g == p)
     if isinstance(g, sympy.Interval):
         return _same_ordered(g, p, gold_decimals)
     if isinstance(g, sympy.Union):
         return len(g.args) == len(p.args) and _matching(list(g.args), list(p.args), gold_decimals)
     return _safe_bool(lambda: g == p)
+
+
+def _evaluated(x):
+    try:
+        return x.func(*x.args) if isinstance(x, (sympy.Complement, sympy.Intersection, sympy.Union)) else x
+    except Exception:
+        return x
 
 
 def _relation_vs_set(g, p) -> bool:

@@ -175,7 +175,7 @@ def _kind(answer: str) -> str:
         return "matrix"
     if re.fullmatch(r"\d+_\{?\d+\}?", answer):
         return "base"
-    if (len(split_top_level(answer)) > 1 or re.search(r"\\(?:cup|pm|mp)(?![a-zA-Z])|±", answer)
+    if (len(split_top_level(answer)) > 1 or re.search(r"\\(?:cup|cap|setminus|mathbb|pm|mp)(?![a-zA-Z])|±", answer)
             or (answer[:1] in "([" or answer.startswith("\\{")) and "," in answer):
         return "sequence"
     if re.search(r"(?<![\\])[=<>]|\\(?:leq|geq|neq)(?![a-zA-Z])", answer):
