@@ -342,6 +342,9 @@ def _finite(z: complex) -> bool:
 
 
 def _numbers_equal(a, b, gold_decimals: int | None) -> bool:
+    """Exact when both are rational (2^{100} against its digits), else 1e-6 relative at 30 digits."""
+    if a.is_rational and b.is_rational:
+        return _safe_bool(lambda: (a.doit() - b.doit()) == 0)  # sizes were checked by too_big
     try:
         x, y = complex(sympy.N(a, 30)), complex(sympy.N(b, 30))
     except Exception:

@@ -138,7 +138,7 @@ def _quick_verdict(gold: str, pred: str) -> bool | None:
     if p is not None and g is None and _DECIMAL_COMMA.fullmatch(kg):
         g = plain_number(kg.replace(",", "."))
     if g is not None and p is not None:
-        return numbers_match(g, p, decimals_of(kg))
+        return numbers_match(g, p, decimals_of(kg), inexact="." in kg + kp)
     gold_words, pred_words = _WORDS.fullmatch(gold), _WORDS.fullmatch(pred)
     if gold_words and pred_words and (len(kg) > 2 or len(kp) > 2):
         return kg.lower() == kp.lower()

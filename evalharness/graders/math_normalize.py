@@ -127,7 +127,7 @@ def _unwrap_text(s: str) -> str:
 
 def _strip_trailing(s: str) -> str:
     """Sentence punctuation after the answer ("5." or "(1,2),"), but not an ellipsis."""
-    while s and s[-1] in ".,;:!\\" and not s.endswith("..."):
+    while s and s[-1] in ".,;:\\" and not s.endswith("..."):  # not "!": 5! is a factorial
         s = s[:-1].rstrip()
     return s
 
@@ -235,10 +235,14 @@ def decimals_of(s: str) -> int | None:
     return len(match.group(1)) if match else None
 
 
-def numbers_match(gold: Fraction, pred: Fraction, gold_decimals: int | None) -> bool:
-    """Exact or within 1e-6 relative; a gold stated to >= 2 decimals also accepts a pred that rounds to it."""
+def numbers_match(gold: Fraction, pred: Fraction, gold_decimals: int | None, inexact: bool = True) -> bool:
+    """Exact; or, when either side was written as a decimal (`inexact`), within 1e-6 relative. A gold stated
+    to >= 2 decimals also accepts a pred that rounds to it. Integers and fractions must match exactly, so
+    1000001 is not 1000000."""
     if gold == pred:
         return True
+    if not inexact:
+        return False
     scale = max(abs(gold), abs(pred))
     if abs(gold - pred) <= Fraction(1, 10**6) * scale:
         return True
