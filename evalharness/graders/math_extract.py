@@ -116,15 +116,12 @@ def _answer_in_segment(segment: str) -> str | None:
     stripped = re.sub(r"[.\s]+$", "", segment)
     if re.fullmatch(r"(\$[^$]*\$|\\\(.*?\\\)|\\\[.*?\\\]|\s|and|or|,)+", stripped, re.DOTALL):
         return re.sub(r"\$|\\\(|\\\)|\\\[|\\\]", " ", stripped).strip()
-    if looks_bare(stripped):
+    if looks_bare(stripped) and len(stripped.split()) <= 6:
         return stripped
     candidates = [(m.start(), _span_text(m)) for m in _MATH_SPAN_RE.finditer(segment)]
     masked = _MATH_SPAN_RE.sub(lambda m: " " * len(m.group(0)), segment)
     candidates += [(m.start(), m.group(0)) for m in _NUMBER_RE.finditer(masked)]
-    if not candidates:
-        first_line = segment.split("\n")[0].strip().rstrip(".")
-        return first_line or None
-    return max(candidates)[1]
+    return max(candidates)[1] if candidates else None  # prose ("positive, because ...") is no answer
 
 
 def _span_text(match: re.Match) -> str:
