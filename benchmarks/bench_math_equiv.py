@@ -42,6 +42,7 @@ def rewrite(gold: str, index: int) -> str:
 
 
 def math500_pairs() -> list[tuple[str, str]]:
+    """Each gold against its worked solution, a re-written equal form, and the next item's gold."""
     rows = [json.loads(line) for line in MATH500.read_text().splitlines()]
     pairs = []
     for i, row in enumerate(rows):
@@ -50,6 +51,14 @@ def math500_pairs() -> list[tuple[str, str]]:
         pairs.append((rewrite(gold, i), gold))
         pairs.append((rows[(i + 1) % len(rows)]["answer"], gold))
     return pairs
+
+
+def math500_sympy_pairs() -> list[tuple[str, str]]:
+    """The hard case: every single-expression gold against an equal form only sympy can confirm."""
+    rows = [json.loads(line) for line in MATH500.read_text().splitlines()]
+    golds = [row["answer"] for row in rows]
+    return [(f"\\frac{{2({gold})}}{{2}}", gold) for gold in golds
+            if not any(mark in gold for mark in (",", "=", "\\text", "\\mbox", "\\begin", "<", "\\le", "\\ge", "_", "\\pm", "\\$"))]
 
 
 def hostile() -> list[tuple[str, str]]:
@@ -111,6 +120,16 @@ def main() -> None:
         grader, _ = warm_grader()
         sequential = timed_grades(grader, pairs, threads=1)
         slowest += [(seconds, gold, response) for (_, seconds), (response, gold) in zip(sequential, pairs)]
+        grader.close()
+        hard = math500_sympy_pairs()
+        grader, _ = warm_grader()
+        start = time.perf_counter()
+        results = timed_grades(grader, hard)
+        elapsed = time.perf_counter() - start
+        equal = sum(grade.correct for grade, _ in results)
+        share = sum(grade.details.get("method") == "sympy" for grade, _ in results) / len(results)
+        print(f"MATH-500 golds vs \\frac{{2(gold)}}{{2}}: {len(hard)} pairs ({equal} equal), {len(hard) / elapsed:.0f} pairs/s "
+              f"({share:.0%} needed sympy)")
         grader.close()
     else:
         print(f"MATH-500 pairs: skipped ({MATH500} not found)")

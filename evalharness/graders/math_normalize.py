@@ -49,7 +49,9 @@ _REPLACEMENTS = [
     (re.compile(r"−|–"), "-"),
     (re.compile(r"\\cdot\s*\\cdot"), r"\\cdot"),
 ]
-_FRAC_SHORT = re.compile(r"\\frac\s*(\d|\{[^{}]*\})\s*(\d|\{[^{}]*\}|[a-zA-Z])")
+# `\\frac43`, `\\frac4{x}`, `\\frac{4}3`: at least one argument without braces (the full form is left alone,
+# so a short form nested inside a full one is still found).
+_FRAC_SHORT = re.compile(r"\\frac\s*([\da-zA-Z])\s*([\da-zA-Z]|\{[^{}]*\})|\\frac\s*(\{[^{}]*\})\s*([\da-zA-Z])")
 _SQRT_SHORT = re.compile(r"\\sqrt\s*(\d+|[a-zA-Z])")
 
 
@@ -67,7 +69,7 @@ def normalize(answer: str, reduce_assignment: bool = True) -> str:  # noqa: C901
     for pattern, replacement in _REPLACEMENTS:
         s = pattern.sub(replacement, s)
     s = _unwrap_text(s)
-    s = _FRAC_SHORT.sub(lambda m: r"\frac{%s}{%s}" % (_ungroup(m.group(1)), _ungroup(m.group(2))), s)
+    s = _FRAC_SHORT.sub(lambda m: r"\frac{%s}{%s}" % tuple(_ungroup(g) for g in m.groups() if g is not None), s)
     s = _SQRT_SHORT.sub(r"\\sqrt{\1}", s)
     s = re.sub(r"\s+", " ", s).strip()
     s = re.sub(r"(?:\s|^)(?:and|or)(?:\s|$)", ", ", s).strip(" ,")
@@ -187,7 +189,7 @@ def _drop_unit_words(s: str) -> str:
     if not match:
         return s
     words = re.findall(r"[a-zA-Z]{2,}", match.group(2))
-    if any(word in _FUNCTION_WORDS for word in words) or not re.search(r"[\d}\\)\]]", match.group(1)):
+    if any(word in _FUNCTION_WORDS for word in words) or not re.search(r"[\d})\]]", match.group(1)):
         return s
     return match.group(1).strip()
 
