@@ -75,6 +75,7 @@ def normalize(answer: str, reduce_assignment: bool = True) -> str:  # noqa: C901
     s = re.sub(r"(?:\s|^)(?:and|or)(?:\s|$)", ", ", s).strip(" ,")
     s = re.sub(r"(?<![\d.(\[,])([1-9]\d{0,2})((?:,\d{3})+)(?![\d)\]])", lambda m: m.group(1) + m.group(2).replace(",", ""), s)
     s = re.sub(r"^([+-]?\d+) (\d+)/(\d+)$", r"\1\\frac{\2}{\3}", s)  # mixed number 4 4/9
+    s = re.sub(r"^(-?\d+(?:\.\d+)?)[eE]([+-]?\d{1,3})$", r"\1 \\times 10^{\2}", s)  # 6.72e-5
     if re.fullmatch(r"-?\d{1,3}(?: \d{3})+(?:\.\d+)?", s):
         s = s.replace(" ", "")
     s = re.sub(r"(?<![\d}])\.(\d)", r"0.\1", s)
