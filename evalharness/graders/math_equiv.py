@@ -1,0 +1,230 @@
+"""`math_equiv`: is the model's final answer mathematically the gold answer?
+
+Pipeline per pair: extract the final answer from the response (and from the gold, which may itself be a
+worked solution with a `\\boxed{}`), normalise both strings (math_normalize), then decide in-process when
+that is cheap and certain (equal strings, two plain numbers, two words, a choice letter) and otherwise ask
+a sympy worker process (math_pool -> math_compare) under a per-comparison timeout. The parent never
+imports sympy, so a run whose answers are all plain numbers starts instantly.
+
+Options (from the suite's `grader:` mapping and its `extract:` block):
+- `extract`: `{strategies: [boxed, final_answer, answer_is, hash, last_math, last_number],
+  patterns: [regex, ...], fallback: last_number | none}`. `patterns` are tried first on the response
+  (group 1, or the whole match, is the answer); `fallback: none` drops the last-number guess.
+- `timeout_s` (default 1.5): wall-clock limit of one sympy comparison; a timeout counts as not equal. Power
+  towers and the like are caught before evaluation, so only a starved worker ever gets near it.
+- `workers` (default: CPU count, at most 4): sympy worker processes.
+- `max_answer_chars` (default 400; MATH's longest gold is under 100): longer extracted answers, and answers
+  nested deeper than 12 brackets, are only compared as exact strings.
+
+Hostile input (power towers, 10,000-character expressions, 200 KB of garbage) ends as "not equal" well
+within 2 s: length caps apply before any regex work, power towers are caught before evaluation, and the
+timeout kills whatever remains.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import re
+import threading
+from typing import Any
+
+from evalharness.errors import UserError
+from evalharness.graders.base import Grade, Grader
+from evalharness.graders.math_extract import DEFAULT_STRATEGIES, extract_answer
+from evalharness.graders.math_normalize import (assigned_name, decimals_of, key, normalize, numbers_match,
+                                                plain_number, split_top_level)
+
+_MAX_TEXT_CHARS = 20_000  # the final answer lives at the end; older text is not searched
+_WORDS = re.compile(r"[A-Za-z][A-Za-z ]*")
+_DECIMAL_COMMA = re.compile(r"-?\d+,\d+")
+_EQUATION = re.compile(r"(?<![<>!\\])=")
+_POOL_LOCK = threading.Lock()
+_MAX_NESTING = 12  # brackets deeper than this are not an answer, and make the LaTeX parser slow
+_COMPATIBLE = {frozenset(pair) for pair in [("matrix",), ("sequence",), ("relation",), ("expression",), ("base",),
+                                            ("matrix", "sequence"), ("sequence", "relation")]}
+_FUNCTIONS = re.compile(r"\\(?:sin|cos|tan|cot|sec|csc|log|ln|exp|lim|sum|int|prod|arc)|\b(?:sin|cos|tan|log|ln|exp)\b")
+
+
+class MathEquiv(Grader):
+    name = "math_equiv"
+    blocking = True
+    max_workers = 8
+
+    def __init__(self, extract: dict[str, Any] | None = None, timeout_s: float = 1.5, workers: int | None = None,
+                 max_answer_chars: int = 400):
+        if importlib.util.find_spec("latex2sympy2_extended") is None:
+            raise UserError("math_equiv needs the LaTeX parser: pip install 'latex2sympy2_extended[antlr4_13_2]'")
+        self.strategies, self.patterns = _extract_options(extract or {})
+        if not timeout_s or timeout_s <= 0:
+            raise UserError("math_equiv: timeout_s must be a positive number of seconds, e.g. timeout_s: 1.0")
+        self.timeout_s = float(timeout_s)
+        self.workers = int(workers or max(1, min(4, os.cpu_count() or 1)))
+        self.max_answer_chars = int(max_answer_chars)
+        self._pool = None
+
+    def grade(self, response: str, gold: Any, item: dict[str, Any] | None = None) -> Grade:
+        try:
+            pred, how = self.extract(response)
+            gold_answer, _ = extract_answer(_tail(str(gold if gold is not None else "")))
+            correct, details = self.compare(gold_answer, pred)
+        except Exception as err:  # garbage in, "not equal" out; never crash a run
+            return Grade(False, None, {"error": f"{type(err).__name__}: {err}"[:300]})
+        details.update(extraction=how, gold_extracted=gold_answer)
+        return Grade(correct, pred, details)
+
+    def extract(self, response: str) -> tuple[str, str]:
+        """The final answer in a response (or the bare answer itself) and how it was found."""
+        text = _tail(response or "")
+        for pattern in self.patterns:
+            matches = list(pattern.finditer(text))
+            if matches:
+                last = matches[-1]
+                return (last.group(1) if last.groups() else last.group(0)).strip(), "pattern"
+        return extract_answer(text, self.strategies)
+
+    def compare(self, gold: str, pred: str) -> tuple[bool, dict[str, Any]]:
+        """Equivalence of two extracted answers, with how it was decided."""
+        if len(gold) > self.max_answer_chars or len(pred) > self.max_answer_chars:
+            return gold.strip() == pred.strip(), {"method": "too_long"}
+        ngold, npred = normalize(gold), normalize(pred)
+        whole_gold, whole_pred = normalize(gold, reduce_assignment=False), normalize(pred, reduce_assignment=False)
+        names = assigned_name(whole_gold), assigned_name(whole_pred)
+        if None not in names and names[0] != names[1]:
+            return False, {"method": "fast"}  # x = 2 is not y = 2
+        if _EQUATION.search(ngold) or _EQUATION.search(npred):
+            ngold, npred = whole_gold, whole_pred
+        quick = _quick_verdict(ngold, npred)
+        if quick is not None:
+            return quick, {"method": "fast"}
+        if max(_nesting(ngold), _nesting(npred)) > _MAX_NESTING:
+            return False, {"method": "too_long"}
+        equal, error = self._get_pool().compare(ngold, npred)
+        details: dict[str, Any] = {"method": "sympy" if equal is not None else "timeout"}
+        if error:
+            details["error"] = error
+        return bool(equal), details
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.close()
+            self._pool = None
+
+    def describe(self) -> dict[str, Any]:
+        timeouts = self._pool.timeouts if self._pool is not None else 0
+        return {"grader": self.name, "timeout_s": self.timeout_s, "workers": self.workers, "timeouts": timeouts}
+
+    def _get_pool(self):
+        if self._pool is None:
+            from evalharness.graders.math_pool import WorkerPool
+
+            pool = WorkerPool(self.workers, self.timeout_s)
+            with _POOL_LOCK:
+                if self._pool is None:
+                    self._pool = pool
+        return self._pool
+
+
+def _quick_verdict(gold: str, pred: str) -> bool | None:
+    """True/False when strings or plain numbers settle it without sympy; None when sympy must decide."""
+    kg, kp = key(gold), key(pred)
+    if kg == kp:
+        return True
+    if not kp or not kg:
+        return False
+    g, p = plain_number(kg), plain_number(kp)
+    if g is not None and p is None and _DECIMAL_COMMA.fullmatch(kp):
+        p = plain_number(kp.replace(",", "."))  # "1,22" is 1.22 in much of the world
+    if p is not None and g is None and _DECIMAL_COMMA.fullmatch(kg):
+        g = plain_number(kg.replace(",", "."))
+    if g is not None and p is not None:
+        return numbers_match(g, p, decimals_of(kg), inexact="." in kg + kp)
+    gold_words, pred_words = _WORDS.fullmatch(gold), _WORDS.fullmatch(pred)
+    if gold_words and pred_words and (len(kg) > 2 or len(kp) > 2):
+        return kg.lower() == kp.lower()
+    if (g is not None and pred_words and len(kp) > 2) or (p is not None and gold_words and len(kg) > 2):
+        return False
+    if (g is not None and _not_a_number(kp)) or (p is not None and _not_a_number(kg)):
+        return False
+    kinds = (_kind(gold), _kind(pred))
+    if frozenset(kinds) not in _COMPATIBLE:
+        return False
+    if kinds == ("base", "base"):
+        return False  # numerals in a base compare as written, and the strings differ
+    if kinds == ("expression", "expression") and _clearly_different(kg, kp):
+        return False
+    return None
+
+
+def _clearly_different(gold: str, pred: str) -> bool:
+    """Both are closed-form constants whose float values differ (beyond what rounding the gold allows)."""
+    from evalharness.graders.math_numeric import approx_value
+
+    g, p = approx_value(gold), approx_value(pred)
+    if g is None or p is None:
+        return False
+    if abs(g - p) <= 1e-6 * max(abs(g), abs(p)) + 1e-9:
+        return False
+    places = decimals_of(gold)
+    return not (places is not None and places >= 2 and round(p.real, places) == round(g.real, places))
+
+
+def _kind(answer: str) -> str:
+    """The coarse shape of an answer; sympy is only asked about pairs whose shapes can be equal."""
+    if "\\begin{pmatrix}" in answer:
+        return "matrix"
+    if re.fullmatch(r"\d+_\{?\d+\}?", answer):
+        return "base"
+    if (len(split_top_level(answer)) > 1 or re.search(r"\\(?:cup|cap|setminus|mathbb|pm|mp)(?![a-zA-Z])|±", answer)
+            or (answer[:1] in "([" or answer.startswith("\\{")) and "," in answer):
+        return "sequence"
+    if re.search(r"(?<![\\])[=<>]|\\(?:leq|geq|neq)(?![a-zA-Z])", answer):
+        return "relation"
+    return "expression"
+
+
+def _not_a_number(k: str) -> bool:
+    """Certainly not a single number: has a variable letter, or is a tuple/interval/set/matrix/list."""
+    if _FUNCTIONS.search(k):
+        return False  # identities like \sin^2 x + \cos^2 x = 1: let sympy decide
+    bare = re.sub(r"\\[a-zA-Z]+", "", k)
+    if re.search(r"[a-df-hj-zA-Z]", bare):
+        return True
+    return bool(re.match(r"\\begin|\\\{|[(\[]", k) and "," in k) or k.startswith("\\begin")
+
+
+def _nesting(s: str) -> int:
+    depth = deepest = 0
+    for ch in s:
+        if ch in "([{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch in ")]}":
+            depth -= 1
+    return deepest
+
+
+def _tail(text: str) -> str:
+    return text[-_MAX_TEXT_CHARS:] if len(text) > _MAX_TEXT_CHARS else text
+
+
+def _extract_options(options: dict[str, Any]) -> tuple[tuple[str, ...], list[re.Pattern]]:
+    unknown = set(options) - {"strategies", "patterns", "fallback"}
+    if unknown:
+        raise UserError(f"math_equiv: unknown extract option(s) {sorted(unknown)}; "
+                        "use strategies, patterns or fallback")
+    strategies = tuple(options.get("strategies") or DEFAULT_STRATEGIES)
+    bad = [name for name in strategies if name not in DEFAULT_STRATEGIES]
+    if bad:
+        raise UserError(f"math_equiv: unknown extract strategy {bad[0]!r}; known: {', '.join(DEFAULT_STRATEGIES)}")
+    fallback = options.get("fallback", "last_number")
+    if fallback not in ("last_number", "none"):
+        raise UserError(f"math_equiv: extract.fallback must be last_number or none, got {fallback!r}")
+    if fallback == "none":
+        strategies = tuple(name for name in strategies if name != "last_number")
+    try:
+        patterns = [re.compile(p) for p in options.get("patterns") or []]
+    except re.error as err:
+        raise UserError(f"math_equiv: extract.patterns has an invalid regex: {err}") from None
+    return strategies, patterns
+
