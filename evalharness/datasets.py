@@ -199,6 +199,8 @@ def _apply_op(value: Any, op: Any) -> Any:
         if op == "str":
             return "" if value is None else str(value)
         if op == "last_boxed":
+            from evalharness.graders.math_extract import last_boxed  # light: no sympy
+
             return last_boxed(str(value))
         text = str(value)
         return {"strip": text.strip, "lower": text.lower, "remove_commas": lambda: text.replace(",", "")}[op]()
@@ -214,22 +216,3 @@ def _apply_op(value: Any, op: Any) -> Any:
     if kind == "index":
         return arg[int(value)]
     raise AssertionError(f"unvalidated op {op!r}")
-
-
-def last_boxed(text: str) -> str | None:
-    r"""Content of the last `\boxed{...}` or `\fbox{...}` (nested braces allowed); None when there is none."""
-    start = max(text.rfind("\\boxed"), text.rfind("\\fbox"))
-    if start < 0:
-        return None
-    i = text.find("{", start)
-    if i < 0:
-        return None
-    depth = 0
-    for j in range(i, len(text)):
-        if text[j] == "{":
-            depth += 1
-        elif text[j] == "}":
-            depth -= 1
-            if depth == 0:
-                return text[i + 1:j]
-    return None
