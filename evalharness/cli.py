@@ -198,6 +198,17 @@ def _finish_runs(outcomes, notice: str | None, args) -> int:
         print(f"evalharness: error: {aborted[0].aborted} (results so far kept in {aborted[0].run_dir})",
               file=sys.stderr)
         return 1
+    failed = [o for o in outcomes if o.results["n"] and o.results["errors"] == o.results["n"]]
+    if failed:
+        r = failed[0].results
+        print(f"evalharness: error: all {r['n']} requests of {r['suite']} failed, e.g. {r['first_error']}; "
+              "check --base-url, --model and that the server is up", file=sys.stderr)
+        return 1
+    for outcome in outcomes:
+        r = outcome.results
+        if r["errors"]:
+            print(f"evalharness: warning: {r['errors']} of {r['n']} requests of {r['suite']} failed and count as "
+                  f"wrong (e.g. {r['first_error']}); a re-run retries only those", file=sys.stderr)
     return 0
 
 

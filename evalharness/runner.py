@@ -87,6 +87,7 @@ class SuiteRun:
         self.graders = self._make_graders()
         self.facts: list[SampleFacts] = []
         self.abort_reason: str | None = None
+        self.first_error: str | None = None
 
     def _make_graders(self) -> list[Grader]:
         specs = [self.suite.grader, *self.suite.extra_graders]
@@ -131,6 +132,7 @@ class SuiteRun:
             "retries": getattr(self.provider, "retries", 0),
             "wall_s": time.perf_counter() - started,
             "aborted": self.abort_reason,
+            "first_error": self.first_error,
         })
         writer.write_results(results)
         return RunResult(writer.run_dir, results)
@@ -178,6 +180,7 @@ class SuiteRun:
                     if exc.fatal:
                         self.abort_reason = str(exc)
                         return
+                    self.first_error = self.first_error or str(exc)
                     self._record(job, None, exc, {}, writer, progress)
                     continue
                 if self.cache:

@@ -75,11 +75,15 @@ def test_unknown_config_setting(tmp_path, suite_dir):
                           "p.yaml: modle: unknown setting")
 
 
-def test_unreachable_endpoint_keeps_going_and_reports_errors(tmp_path, suite_dir):
+def test_unreachable_endpoint_is_one_line_and_keeps_records(tmp_path, suite_dir):
     (suite_dir / "s.yaml").write_text(GOOD.format(grader="exact_match"))
     proc = run_cli("run", str(suite_dir / "s.yaml"), "--base-url", "http://127.0.0.1:9/v1", "--model", "m",
-                   "--max-retries", "1", "--output-dir", str(tmp_path / "runs"), "--no-cache", "--no-report")
-    assert proc.returncode == 0 and "errors 1" in proc.stdout and "Traceback" not in proc.stderr
+                   "--max-retries", "1", "--output-dir", str(tmp_path / "runs"), "--no-cache", "--no-report",
+                   "--no-progress")
+    assert_one_line_error(proc, "all 1 requests of t failed, e.g. connection error", "check --base-url")
+    assert "errors 1" in proc.stdout
+    run_dir = next((tmp_path / "runs").iterdir())
+    assert json.loads((run_dir / "results.json").read_text())["errors"] == 1
 
 
 def test_grade_exact_match(tmp_path):

@@ -106,8 +106,9 @@ def test_dropped_connections_are_retried(tmp_path, stub_server, shared_data):
 
 def test_persistent_errors_mark_samples_and_are_not_cached(tmp_path, stub_server, shared_data):
     stub_server.configure({"always_status": 500})
-    proc = run(tmp_path, stub_server, "--limit", "5", "--max-retries", "1")
-    assert proc.returncode == 0, proc.stderr
+    proc = run(tmp_path, stub_server, "--limit", "5", "--max-retries", "1", "--no-progress")
+    assert proc.returncode == 1 and proc.stderr.count("\n") == 1
+    assert "all 5 requests of gsm8k failed, e.g. HTTP 500 from the endpoint" in proc.stderr
     _, results, samples = results_of(proc)
     assert results["errors"] == 5 and results["metrics"]["accuracy"]["value"] == 0
     assert all(s["error"] and "HTTP 500" in s["error"] and s["attempts"] == 2 for s in samples)
