@@ -8,7 +8,6 @@ graded (flushed, so a crash or Ctrl-C keeps every result obtained), and writes r
 from __future__ import annotations
 
 import json
-import random
 import re
 import time
 from collections import defaultdict
@@ -18,7 +17,7 @@ from typing import Any, TextIO
 
 from evalharness import __version__
 from evalharness.errors import UserError
-from evalharness.stats import latency_summary, pass_at_k, wilson_ci
+from evalharness.stats import bootstrap_ci, latency_summary, pass_at_k, wilson_ci
 
 
 @dataclass
@@ -112,7 +111,9 @@ def metric_value(facts: list[SampleFacts], metric: str) -> dict[str, Any]:
     if all(len(v) == 1 for v in per_item.values()):
         result = _proportion(sum(scores), len(scores))
     else:
-        result = {"value": sum(scores) / len(scores), "ci95": list(bootstrap_mean_ci(scores))}
+        # several samples per task: per-task estimates are not 0/1, so Wilson does not apply (numpy is
+        # imported only on this path; single-sample runs stay numpy-free)
+        result = {"value": sum(scores) / len(scores), "ci95": list(bootstrap_ci(scores))}
     result["tasks"] = len(scores)
     return result
 
@@ -120,14 +121,6 @@ def metric_value(facts: list[SampleFacts], metric: str) -> dict[str, Any]:
 def _proportion(successes: float, n: int) -> dict[str, Any]:
     value = successes / n if n else 0.0
     return {"value": value, "ci95": list(wilson_ci(successes, n))}
-
-
-def bootstrap_mean_ci(values: list[float], resamples: int = 2000, seed: int = 0) -> tuple[float, float]:
-    """Percentile bootstrap interval of a mean (pure Python: runs must not pay numpy's import)."""
-    rng = random.Random(seed)
-    n = len(values)
-    means = sorted(sum(rng.choices(values, k=n)) / n for _ in range(resamples))
-    return (means[int(0.025 * resamples)], means[int(0.975 * resamples) - 1])
 
 
 def _breakdown(facts: list[SampleFacts], key: str) -> dict[str, dict[str, Any]]:
