@@ -27,7 +27,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from evalharness import local  # noqa: E402
+from evalharness.providers import llamacpp as local  # noqa: E402
 from evalharness.chat import ChatRequest  # noqa: E402
 
 QUICKSTART = REPO / "suites" / "quickstart.yaml"

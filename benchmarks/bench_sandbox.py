@@ -25,7 +25,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from evalharness.graders.code_exec import CodeExec  # noqa: E402
+from evalharness.graders.code.exec import CodeExec  # noqa: E402
 from evalharness.sandbox import Limits  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"

@@ -174,7 +174,7 @@ def _model_notice(endpoint) -> str | None:
     """Say plainly when the small offline default ran instead of Phi-4-Mini, and how to switch."""
     if endpoint.provider != "llamacpp" or endpoint.model_path or endpoint.hf_repo:
         return None
-    from evalharness.local import default_model_notice
+    from evalharness.providers.llamacpp import default_model_notice
 
     return default_model_notice()
 

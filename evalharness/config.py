@@ -95,11 +95,11 @@ def resolve_endpoint(profile: dict[str, Any] | None, overrides: dict[str, Any]) 
 def make_provider(config: EndpointConfig):
     """Build the provider the config asks for (importing the local backend only when it is used)."""
     if config.provider == "llamacpp":
-        from evalharness.local import LlamaCppProvider
+        from evalharness.providers.llamacpp import LlamaCppProvider
 
         return LlamaCppProvider(model_path=config.model_path, hf_repo=config.hf_repo, hf_file=config.hf_file,
                                 n_ctx=config.n_ctx, n_threads=config.n_threads)
-    from evalharness.client import HTTPProvider
+    from evalharness.providers.openai import HTTPProvider
 
     return HTTPProvider(
         base_url=config.base_url, model=config.model, api_key=config.api_key, api_key_env=config.api_key_env,

@@ -199,7 +199,7 @@ def _apply_op(value: Any, op: Any) -> Any:
         if op == "str":
             return "" if value is None else str(value)
         if op == "last_boxed":
-            from evalharness.graders.math_extract import last_boxed  # light: no sympy
+            from evalharness.extract import last_boxed  # light: no sympy
 
             return last_boxed(str(value))
         text = str(value)

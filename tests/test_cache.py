@@ -6,7 +6,7 @@ from pathlib import Path
 
 from evalharness.cache import ResponseCache, cache_key
 from evalharness.chat import ChatRequest, ChatResponse
-from evalharness.client import HTTPProvider
+from evalharness.providers.openai import HTTPProvider
 
 MESSAGES = [{"role": "user", "content": "What is 2+2?"}]
 PARAMS = {"temperature": 0.0, "max_tokens": 16}

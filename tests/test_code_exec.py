@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from evalharness.errors import UserError
-from evalharness.graders.code_exec import CodeExec, exception_name, verdict
-from evalharness.graders.code_extract import prompt_preamble
+from evalharness.graders.code.exec import CodeExec, exception_name, verdict
+from evalharness.graders.code.extract import prompt_preamble
 from evalharness.sandbox import RunResult
 
 DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
@@ -130,7 +130,7 @@ def test_mbpp_sanitized_reference_code_all_pass(grader):
 @needs_data
 def test_mbpp_broken_variants_all_fail(grader):
     tasks = json.loads((DATA / "mbpp" / "sanitized-mbpp.json").read_text())
-    from evalharness.graders.code_programs import mbpp_entry_point
+    from evalharness.graders.code.programs import mbpp_entry_point
 
     rows = [(fenced(t["code"] + BREAK.format(name=mbpp_entry_point(t["test_list"]))), None, t) for t in tasks]
     assert [t["task_id"] for t, g in zip(tasks, grader.grade_many(rows)) if g.correct] == []

@@ -1,6 +1,6 @@
 """Code extraction from chat responses: fence styles, several blocks, bodies, bare code, prose."""
 
-from evalharness.graders.code_extract import assemble, extract_code, extract_program, prompt_preamble
+from evalharness.graders.code.extract import assemble, extract_code, extract_program, prompt_preamble
 
 PROMPT = ('from typing import List\n\n\ndef helper(x):\n    return x\n\n\n'
           'def add(a: int, b: int) -> int:\n    """Add."""\n')

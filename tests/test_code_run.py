@@ -9,7 +9,7 @@ from pathlib import Path
 
 from conftest import REPO, run_cli
 from evalharness.datasets import load_items
-from evalharness.graders.code_programs import mbpp_entry_point
+from evalharness.graders.code.programs import mbpp_entry_point
 from evalharness.prompts import build_messages, load_exemplars
 from evalharness.suite import load_suite
 

@@ -10,7 +10,7 @@ import pytest
 
 from conftest import REPO
 from evalharness.datasets import load_items
-from evalharness.graders.code_exec import CodeExec
+from evalharness.graders.code.exec import CodeExec
 from evalharness.prompts import build_messages, load_exemplars
 from evalharness.suite import load_suite
 

@@ -23,14 +23,14 @@ def test_all_providers_have_a_profile():
 
 
 def test_llama_cpp_python_server_profile_turns_its_samplers_off():
-    from evalharness import local
+    from evalharness.providers import llamacpp as local
 
     profile = load_profile(Path(__file__).resolve().parents[1] / "configs" / "llama-cpp-python-server.yaml")
     assert profile["extra_body"] == local.NEUTRAL_SAMPLING
 
 
 def test_extra_body_is_sent_and_keys_the_cache():
-    from evalharness.client import HTTPProvider
+    from evalharness.providers.openai import HTTPProvider
 
     plain = HTTPProvider(base_url="http://a/v1", model="m")
     tuned = HTTPProvider(base_url="http://a/v1", model="m", extra_body={"top_k": 0})

@@ -28,9 +28,9 @@ from conftest import REPO, run_cli
 if importlib.util.find_spec("llama_cpp") is None:
     pytest.skip("llama-cpp-python not installed (pip install '.[local,server]')", allow_module_level=True)
 
-from evalharness import local  # noqa: E402
+from evalharness.providers import llamacpp as local  # noqa: E402
 from evalharness.chat import ChatRequest  # noqa: E402
-from evalharness.client import HTTPProvider  # noqa: E402
+from evalharness.providers.openai import HTTPProvider  # noqa: E402
 from evalharness.datasets import load_items  # noqa: E402
 from evalharness.runner import build_jobs  # noqa: E402
 from evalharness.suite import load_suite  # noqa: E402

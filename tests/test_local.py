@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from conftest import REPO, run_cli
-from evalharness import local
+from evalharness.providers import llamacpp as local
 from evalharness.chat import ChatRequest, EndpointError
 from evalharness.errors import UserError
 

@@ -13,9 +13,9 @@ import pytest
 
 from evalharness.errors import UserError
 from evalharness.graders import make_grader
-from evalharness.graders.math_extract import extract_answer, find_boxed
-from evalharness.graders.math_normalize import normalize, plain_number
-from evalharness.graders.math_pool import WorkerPool
+from evalharness.extract import extract_answer, find_boxed
+from evalharness.graders.math.normalize import normalize, plain_number
+from evalharness.graders.math.pool import WorkerPool
 
 REPO = Path(__file__).resolve().parents[1]
 CASES = REPO / "tests" / "data" / "math_equiv_cases.jsonl"

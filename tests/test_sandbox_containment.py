@@ -269,7 +269,7 @@ def test_kill_the_parent(sandbox, outside):
 
 
 def test_early_exit_does_not_pass():
-    from evalharness.graders.code_exec import CodeExec
+    from evalharness.graders.code.exec import CodeExec
 
     item = {"prompt": "def f(x):\n    \"\"\"Return x + 1.\"\"\"\n", "entry_point": "f",
             "test": "def check(candidate):\n    assert candidate(1) == 2\n"}

@@ -16,8 +16,8 @@ from evalharness.graders.base import Grade, Grader
 
 GRADERS: dict[str, str] = {
     "exact_match": "evalharness.graders.exact_match:ExactMatch",
-    "math_equiv": "evalharness.graders.math_equiv:MathEquiv",
-    "code_exec": "evalharness.graders.code_exec:CodeExec",
+    "math_equiv": "evalharness.graders.math.equiv:MathEquiv",
+    "code_exec": "evalharness.graders.code.exec:CodeExec",
 }
 
 __all__ = ["GRADERS", "Grade", "Grader", "make_grader"]

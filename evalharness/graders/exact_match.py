@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from evalharness.graders.math_extract import last_boxed
+from evalharness.extract import last_boxed
 from evalharness.graders.base import Grade, Grader
 
 NUMBER_RE = re.compile(r"-?\d[\d,]*(?:\.\d+)?|-?\.\d+")

@@ -16,9 +16,9 @@ import secrets
 import signal
 from typing import Any
 
-from evalharness.graders import code_programs
+from evalharness.graders.code import programs as code_programs
 from evalharness.graders.base import Grade, Grader
-from evalharness.graders.code_extract import extract_code, extract_program
+from evalharness.graders.code.extract import extract_code, extract_program
 from evalharness.sandbox import Limits, RunResult, open_sandbox
 
 EXCEPTION_LINE = re.compile(r"^([A-Za-z_][\w.]*)(?::|$)")

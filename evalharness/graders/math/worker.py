@@ -1,4 +1,4 @@
-"""The sympy side of math_equiv, run as `python -m evalharness.graders.math_worker` by math_pool.
+"""The sympy side of math_equiv, run as `python -m evalharness.graders.math.worker` by math_pool.
 
 Protocol (one JSON object per line): after its imports the worker prints `{"ready": true}`; then for each
 request `{"gold": ..., "pred": ...}` (normalised answers) it prints `{"equal": bool}`, or `{"equal": false,
@@ -31,7 +31,7 @@ def _limit_memory() -> None:
 
 
 def main() -> None:
-    from evalharness.graders.math_compare import equivalent
+    from evalharness.graders.math.compare import equivalent
 
     for gold, pred in _WARM_UP:  # fill the LaTeX parser's prediction caches before the first real item
         equivalent(gold, pred)

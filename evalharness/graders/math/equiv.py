@@ -31,8 +31,8 @@ from typing import Any
 
 from evalharness.errors import UserError
 from evalharness.graders.base import Grade, Grader
-from evalharness.graders.math_extract import DEFAULT_STRATEGIES, extract_answer
-from evalharness.graders.math_normalize import (assigned_name, decimals_of, key, normalize, numbers_match,
+from evalharness.extract import DEFAULT_STRATEGIES, extract_answer
+from evalharness.graders.math.normalize import (assigned_name, decimals_of, key, normalize, numbers_match,
                                                 plain_number, split_top_level)
 
 _MAX_TEXT_CHARS = 20_000  # the final answer lives at the end; older text is not searched
@@ -116,7 +116,7 @@ class MathEquiv(Grader):
 
     def _get_pool(self):
         if self._pool is None:
-            from evalharness.graders.math_pool import WorkerPool
+            from evalharness.graders.math.pool import WorkerPool
 
             pool = WorkerPool(self.workers, self.timeout_s)
             with _POOL_LOCK:
@@ -158,7 +158,7 @@ def _quick_verdict(gold: str, pred: str) -> bool | None:
 
 def _clearly_different(gold: str, pred: str) -> bool:
     """Both are closed-form constants whose float values differ (beyond what rounding the gold allows)."""
-    from evalharness.graders.math_numeric import approx_value
+    from evalharness.graders.math.numeric import approx_value
 
     g, p = approx_value(gold), approx_value(pred)
     if g is None or p is None:

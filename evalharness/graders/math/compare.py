@@ -23,9 +23,9 @@ import sympy
 from sympy.parsing.sympy_parser import (convert_xor, implicit_multiplication_application, parse_expr,
                                         standard_transformations)
 
-from evalharness.graders.math_guard import too_big as _too_big
-from evalharness.graders.math_normalize import decimals_of, split_top_level
-from evalharness.graders.math_numeric import to_python
+from evalharness.graders.math.guard import too_big as _too_big
+from evalharness.graders.math.normalize import decimals_of, split_top_level
+from evalharness.graders.math.numeric import to_python
 
 _TRANSFORMS = standard_transformations + (implicit_multiplication_application, convert_xor)
 _PLAIN_NAMES = {"sqrt": sympy.sqrt, "pi": sympy.pi, "oo": sympy.oo, "inf": sympy.oo, "sin": sympy.sin,

@@ -2,7 +2,7 @@
 
 Why processes and not SIGALRM: signals only reach the main thread, and the runner grades from worker
 threads; a sympy call also cannot be interrupted from inside. So each comparison goes to a worker
-(`python -m evalharness.graders.math_worker`, talking JSON lines over pipes) and the caller waits on the
+(`python -m evalharness.graders.math.worker`, talking JSON lines over pipes) and the caller waits on the
 pipe with `select` until its deadline. A worker that overruns is killed and replaced in the background;
 the caller gets `None` (no verdict) at once. Workers cap their own memory (RLIMIT_AS) and exit when their
 stdin closes, so they never outlive the parent; `close()` (also run at interpreter exit) ends them.
@@ -149,7 +149,7 @@ class WorkerPool:
             return
         env = dict(os.environ)
         env["PYTHONPATH"] = _PACKAGE_ROOT + os.pathsep + env.get("PYTHONPATH", "")
-        proc = subprocess.Popen([sys.executable, "-m", "evalharness.graders.math_worker"], stdin=subprocess.PIPE,
+        proc = subprocess.Popen([sys.executable, "-m", "evalharness.graders.math.worker"], stdin=subprocess.PIPE,
                                 stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env, close_fds=True)
         worker = _Worker(proc)
         with self._lock:
