@@ -72,7 +72,7 @@ def hostile() -> list[tuple[str, str]]:
 def timed_grades(grader, pairs, threads: int = 8):
     def one(pair):
         start = time.perf_counter()
-        grade = grader.grade(pair[0], pair[1], {})
+        grade = grader.grade_text(pair[0], pair[1], {})
         return grade, time.perf_counter() - start
 
     with ThreadPoolExecutor(threads) as pool:
@@ -83,7 +83,7 @@ def warm_grader():
     """A grader whose workers are up (start-up is reported separately), with empty parse caches."""
     grader = make_grader("math_equiv", {})
     start = time.perf_counter()
-    grader.grade(r"\sec^2 y", r"\tan^2 y + 1", {})
+    grader.grade_text(r"\sec^2 y", r"\tan^2 y + 1", {})
     startup = time.perf_counter() - start
     timed_grades(grader, [(f"x + {i}", f"{i} + x") for i in range(8)])  # every worker up
     return grader, startup

@@ -6,10 +6,12 @@ Key = SHA-256 of the canonical JSON of:
 - the full message list, exactly as sent;
 - every generation parameter that changes the output: temperature, max_tokens, top_p, stop, seed (whatever
   the suite sends, after the per-sample seed is applied);
-- the sample index, for the 2nd..nth completion of a prompt (sample 0 shares the key of a single sample).
+- the sample index, for the 2nd..nth completion of a prompt (sample 0 shares the key of a single sample);
+- the tools offered, when a request offers any (requests without tools keep the keys they always had).
 Never in the key, never stored: the API key or any header, concurrency, timeouts, retry settings.
 
-Stored value: the response text, finish reason, token usage and the original latency / time to first token.
+Stored value: the response text, the tool calls it made, finish reason, token usage and the original latency /
+time to first token.
 Only successful responses are stored; errors never are. WAL mode plus a busy timeout make it safe for two
 runs to share one file; writes are committed in small batches so the cache costs little per request.
 """
@@ -31,13 +33,38 @@ COMMIT_EVERY_ROWS = 128
 COMMIT_EVERY_S = 0.5
 
 
-def cache_key(identity: dict[str, Any], request: ChatRequest) -> str:
-    """The request's cache key (see the module docstring for what goes in and what stays out)."""
-    payload: dict[str, Any] = {"model": identity, "messages": request.messages, "params": request.params}
+def cache_key(identity: dict[str, Any], request: ChatRequest, memo: dict[int, tuple[Any, str]] | None = None) -> str:
+    """The request's cache key (see the module docstring for what goes in and what stays out).
+
+    The key hashes the canonical JSON of `{messages, model, params, sample?, tools?}` (sorted keys, no
+    spaces). With a `memo`, each message/identity/params object shared between requests (few-shot
+    exemplars are the same dicts in every prompt of a run) is serialised once; the bytes are the same."""
+    if memo is None:
+        payload: dict[str, Any] = {"model": identity, "messages": request.messages, "params": request.params}
+        if request.sample_index:
+            payload["sample"] = request.sample_index
+        if request.tools:
+            payload["tools"] = request.tools
+        return hashlib.sha256(_canonical(payload).encode("utf-8")).hexdigest()
+    parts = ['{"messages":[', ",".join(_memo_json(m, memo) for m in request.messages), '],"model":',
+             _memo_json(identity, memo), ',"params":', _memo_json(request.params, memo)]
     if request.sample_index:
-        payload["sample"] = request.sample_index
-    blob = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+        parts.append(f',"sample":{int(request.sample_index)}')
+    if request.tools:
+        parts += [',"tools":', _canonical(request.tools)]
+    parts.append("}")
+    return hashlib.sha256("".join(parts).encode("utf-8")).hexdigest()
+
+
+def _canonical(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
+def _memo_json(value: Any, memo: dict[int, tuple[Any, str]]) -> str:
+    found = memo.get(id(value))
+    if found is None or found[0] is not value:
+        found = memo[id(value)] = (value, _canonical(value))  # the object is kept, so its id stays unique
+    return found[1]
 
 
 class ResponseCache:
@@ -86,6 +113,11 @@ class ResponseCache:
             for key, value in rows:
                 found[key] = ChatResponse.from_cache(json.loads(value))
         return found
+
+    def get(self, key: str) -> ChatResponse | None:
+        """One cached response, or None (a solver's later turns are looked up one by one)."""
+        row = self._db.execute("SELECT value FROM responses WHERE key = ?", (key,)).fetchone()
+        return ChatResponse.from_cache(json.loads(row[0])) if row else None
 
     def put(self, key: str, model: str, response: ChatResponse) -> None:
         """Store a successful response (committed in batches; `flush`/`close` force it out)."""

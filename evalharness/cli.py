@@ -1,8 +1,9 @@
-"""The command line: `evalharness run | grade | report | compare | cache`.
+"""The command line: `evalharness run | grade | report | compare | cache | schema`.
 
-This is the one place that catches `UserError`: it prints `evalharness: error: <message>` on stderr and
-exits 1, without a traceback. Every command imports its machinery inside its handler, so `--help` and
-argument errors answer without loading httpx, sympy or matplotlib.
+A thin shell over library calls. This is the one place that catches `UserError`: it prints
+`evalharness: error: <message>` on stderr and exits 1, without a traceback. The terminal output (progress
+bar, summary lines) and the exit-code policy live here too. Every command imports its machinery inside its
+handler, so `--help` and argument errors answer without loading httpx, sympy or matplotlib.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_report(commands)
     _add_compare(commands)
     _add_cache(commands)
+    _add_schema(commands)
     return parser
 
 
@@ -60,6 +62,9 @@ def _add_run(commands) -> None:
     data.add_argument("--no-cache", action="store_true", help="neither read nor write the response cache")
     data.add_argument("--no-report", action="store_true", help="skip writing report.html at the end")
     data.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    run.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE", dest="overrides",
+                     help="override a suite field, validated like the file and recorded in config.yaml, "
+                          "e.g. --set generation.max_tokens=1024 (repeatable)")
     run.add_argument("--allow-unsafe-exec", action="store_true",
                      help="let code graders run model code even when no sandbox isolation is available")
     run.set_defaults(handler=cmd_run)
@@ -102,6 +107,12 @@ def _add_cache(commands) -> None:
     cache.set_defaults(handler=cmd_cache)
 
 
+def _add_schema(commands) -> None:
+    schema = commands.add_parser("schema", help="print the JSON Schema of suite or profile files (for editors)")
+    schema.add_argument("kind", choices=["suite", "profile"])
+    schema.set_defaults(handler=cmd_schema)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
@@ -121,7 +132,8 @@ def _cache_path(args) -> Path:
 def cmd_run(args) -> int:
     import asyncio
 
-    from evalharness.config import load_profile, make_provider, resolve_endpoint
+    from evalharness.config import load_profile, make_provider, provider_for_options, resolve_endpoint
+    from evalharness.progress import Progress
     from evalharness.runner import RunOptions, run_suite
     from evalharness.suite import load_suite
 
@@ -129,12 +141,15 @@ def cmd_run(args) -> int:
         raise UserError("--data names one file, so it works with one suite at a time")
     if args.limit is not None and args.limit < 1:
         raise UserError(f"--limit must be at least 1, got {args.limit}")
-    suites = [load_suite(path) for path in args.suites]
+    suites = [load_suite(path, args.overrides) for path in args.suites]
+    if args.data and suites[0].subsets:
+        raise UserError(f"--data names one file, but {suites[0].name} reads one per subset; use --limit instead")
     profile = load_profile(args.config) if args.config else None
     flags = {"base_url": args.base_url, "model": args.model, "api_key_env": args.api_key_env,
              "concurrency": args.concurrency, "timeout_s": args.timeout_s, "max_retries": args.max_retries}
-    if args.model_path:
-        flags.update(provider="llamacpp", model_path=args.model_path)
+    if args.model_path:  # a local model file: the provider that reads model files runs it
+        flags["options"] = {"model_path": args.model_path}
+        flags["provider"] = provider_for_options(flags["options"])
     endpoint = resolve_endpoint(profile, flags)
     provider = make_provider(endpoint)
     cache = None
@@ -143,8 +158,8 @@ def cmd_run(args) -> int:
 
         cache = ResponseCache(_cache_path(args))
     options = RunOptions(
-        output_dir=args.output_dir, data_file=args.data, limit=args.limit, progress=not args.no_progress,
-        concurrency=endpoint.concurrency,
+        output_dir=args.output_dir, data_file=args.data, limit=args.limit,
+        progress=Progress(enabled=not args.no_progress), concurrency=endpoint.concurrency,
         grader_options={"code_exec": {"allow_unsafe_exec": True}} if args.allow_unsafe_exec else {},
         config_extra={"endpoint": endpoint.redacted(),
                       "cache": None if cache is None else str(cache.path)},
@@ -167,23 +182,27 @@ def cmd_run(args) -> int:
     finally:
         if cache is not None:
             cache.close()
-    return _finish_runs(outcomes, _model_notice(endpoint), args)
+    return _finish_runs(outcomes, provider.notice(), args)
 
 
-def _model_notice(endpoint) -> str | None:
-    """Say plainly when the small offline default ran instead of Phi-4-Mini, and how to switch."""
-    if endpoint.provider != "llamacpp" or endpoint.model_path or endpoint.hf_repo:
-        return None
-    from evalharness.providers.llamacpp import default_model_notice
-
-    return default_model_notice()
+def print_summary(results: dict[str, Any], stream=None) -> None:
+    """The run's summary lines: metrics with intervals, counts, latency and tokens."""
+    r = results
+    lines = [f"{r['suite']}: {r['model']} ({r.get('provider')}{', ' + r['base_url'] if r.get('base_url') else ''})"]
+    for name, metric in r["metrics"].items():
+        lo, hi = metric["ci95"]
+        lines.append(f"  {name:<12} {metric['value']:.4f}  95% CI [{lo:.4f}, {hi:.4f}]")
+    lat = r["latency_s"]
+    lines.append(f"  samples {r['n']}  errors {r['errors']}  cached {r['cached']}  requests {r['requests']}"
+                 f"  wall {r['wall_s']:.2f}s")
+    lines.append(f"  latency p50 {lat['p50']:.3f}s  p90 {lat['p90']:.3f}s  p99 {lat['p99']:.3f}s"
+                 f"  tokens in {r['tokens']['prompt']} out {r['tokens']['completion']}")
+    print("\n".join(lines), file=stream or sys.stdout)
 
 
 def _finish_runs(outcomes, notice: str | None, args) -> int:
-    from evalharness.runner import print_summary
-
     for outcome in outcomes:
-        print_summary(outcome)
+        print_summary(outcome.results)
     if notice:
         print(notice)
     if not args.no_report and outcomes:
@@ -221,55 +240,15 @@ def _write_report(run_dir: Path) -> Path | None:
 
 
 def cmd_grade(args) -> int:
-    from evalharness.graders import make_grader
+    from evalharness.grading import grade_file
 
     options = dict(_parse_option(text) for text in args.option)
     if args.allow_unsafe_exec:
         options["allow_unsafe_exec"] = True
-    grader = make_grader(args.grader, options)
-    try:
-        rows = _read_grade_input(args.input, needs_gold=getattr(grader, "needs_gold", True))
-        grades = grader.grade_many((row["_response"], row.get("gold"), row) for row in rows)
-    finally:
-        grader.close()
-    output = args.output or args.input.with_name(args.input.name.removesuffix(".jsonl") + ".graded.jsonl")
-    with open(output, "w", encoding="utf-8") as out:
-        for row, grade in zip(rows, grades):
-            row.pop("_response")
-            row.update(correct=grade.correct, extracted=grade.extracted)
-            if grade.details:
-                row["grade_details"] = grade.details
-            out.write(json.dumps(row, ensure_ascii=False) + "\n")
-    correct = sum(g.correct for g in grades)
-    print(f"{args.grader}: accuracy {correct / len(grades):.4f} ({correct}/{len(grades)})")
-    print(output)
+    summary = grade_file(args.grader, args.input, args.output, options)
+    print(f"{args.grader}: accuracy {summary.correct / summary.total:.4f} ({summary.correct}/{summary.total})")
+    print(summary.output)
     return 0
-
-
-def _read_grade_input(path: Path, needs_gold: bool = True) -> list[dict[str, Any]]:
-    if not path.is_file():
-        raise UserError(f"--input {path}: file not found")
-    rows = []
-    with open(path, encoding="utf-8") as handle:
-        for lineno, line in enumerate(handle, 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise UserError(f"{path}:{lineno}: not valid JSON ({exc.msg})") from None
-            if not isinstance(row, dict):
-                raise UserError(f"{path}:{lineno}: expected a JSON object per line")
-            if needs_gold and "gold" not in row:
-                raise UserError(f"{path}:{lineno}: record needs a `gold` field")
-            response = row.get("response", row.get("pred"))
-            if response is None:
-                raise UserError(f"{path}:{lineno}: record needs a `response` (or `pred`) field")
-            row["_response"] = str(response)
-            rows.append(row)
-    if not rows:
-        raise UserError(f"{path}: no records to grade")
-    return rows
 
 
 def _parse_option(text: str) -> tuple[str, Any]:
@@ -315,4 +294,17 @@ def cmd_cache(args) -> int:
                 print(f"  {model}: {count}")
     finally:
         cache.close()
+    return 0
+
+
+def cmd_schema(args) -> int:
+    if args.kind == "suite":
+        from evalharness.suite import suite_json_schema
+
+        schema = suite_json_schema()
+    else:
+        from evalharness.config import profile_json_schema
+
+        schema = profile_json_schema()
+    print(json.dumps(schema, indent=2))
     return 0

@@ -1,8 +1,24 @@
 """Endpoint profiles (`configs/*.yaml`) and command-line flags -> one `EndpointConfig` -> a provider.
 
+A profile names the provider and the settings every provider shares (below), plus an `options:` block of
+the provider's own settings, typed by that provider's `Options` and checked when the profile loads:
+
+    provider: openai            # a name from providers.PROVIDERS, or path/to/file.py:Class
+    base_url: http://localhost:8000/v1
+    model: microsoft/Phi-4-mini-instruct
+    api_key_env: EVALHARNESS_API_KEY
+    concurrency: 16
+    timeout_s: 120
+    max_retries: 6
+    options: {extra_body: {top_k: 0}}
+
+Older profiles wrote provider settings at the top level (`extra_body:`, `model_path:`...); they still load
+and mean the same as under `options:`.
+
 Precedence, highest first: command-line flags, the `--config` profile, the environment
-(`EVALHARNESS_BASE_URL`, `EVALHARNESS_MODEL`), defaults. With no endpoint at all, the run uses the
-in-process llama.cpp provider with the small model that the `[local]` extra installs, and says so.
+(`EVALHARNESS_BASE_URL`, `EVALHARNESS_MODEL`), defaults. With no endpoint at all, the run uses the offline
+default provider (in-process llama.cpp with a small bundled model) and says so. A flag that only one
+provider has (e.g. `--model-path`) selects that provider when none is named.
 
 Secrets: the API key is read from the environment variable named by `api_key_env` (or, discouraged, an
 `api_key` in the profile). It is kept only in the provider's request headers; `redacted()` is what gets
@@ -12,47 +28,59 @@ written to config.yaml and results.json.
 from __future__ import annotations
 
 import os
-from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+import msgspec
+
 from evalharness.errors import UserError
+from evalharness.schema import Strict, convert
 
 DEFAULT_API_KEY_ENV = "EVALHARNESS_API_KEY"
+LEGACY_OPTION_KEYS = ("auth_header", "query_params", "stream", "extra_body", "model_path", "hf_repo", "hf_file",
+                      "n_ctx", "n_threads")
 
 
-@dataclass
-class EndpointConfig:
-    provider: str = "openai"  # openai (any OpenAI-compatible HTTP endpoint) | llamacpp (in-process GGUF)
+class EndpointConfig(Strict):
+    """One resolved endpoint. `options` is the provider's own block, still a mapping until `make_provider`
+    converts it with the provider's `Options` type (already validated by `resolve_endpoint`)."""
+
+    provider: str | None = None
     base_url: str | None = None
     model: str | None = None
     api_key_env: str = DEFAULT_API_KEY_ENV
     api_key: str | None = None
-    auth_header: str = "Authorization"
-    query_params: dict[str, str] = field(default_factory=dict)
     concurrency: int = 16
     timeout_s: float = 120.0
     max_retries: int = 6
-    stream: bool = False
-    extra_body: dict[str, Any] = field(default_factory=dict)  # merged into every request body (in cache key)
-    model_path: str | None = None
-    hf_repo: str | None = None
-    hf_file: str | None = None
-    n_ctx: int = 4096
-    n_threads: int | None = None
     description: str | None = None
+    options: dict[str, Any] = msgspec.field(default_factory=dict)
+    base_dir: str | None = None  # where the profile lives: `file.py:Class` names are relative to it
 
     def redacted(self) -> dict[str, Any]:
-        data = asdict(self)
+        data = msgspec.to_builtins(self)
         data["api_key"] = "[redacted]" if self.api_key else None
+        data.setdefault("options", {})
+        data.pop("base_dir", None)
         return data
 
 
-FIELD_TYPES = {f.name: f.type for f in fields(EndpointConfig)}
+class ProfileFile(EndpointConfig):
+    """What a profile file may hold: `EndpointConfig` plus the older top-level spellings of options."""
+
+    auth_header: str | None = None
+    query_params: dict[str, str] | None = None
+    stream: bool | None = None
+    extra_body: dict[str, Any] | None = None
+    model_path: str | None = None
+    hf_repo: str | None = None
+    hf_file: str | None = None
+    n_ctx: int | None = None
+    n_threads: int | None = None
 
 
 def load_profile(path: str | Path) -> dict[str, Any]:
-    """Read a `configs/*.yaml` endpoint profile; unknown keys are errors."""
+    """Read and type-check a `configs/*.yaml` endpoint profile (unknown keys and wrong types are errors)."""
     import yaml
 
     path = Path(path)
@@ -64,46 +92,91 @@ def load_profile(path: str | Path) -> dict[str, Any]:
         raise UserError(f"{path}: not valid YAML: {getattr(exc, 'problem', exc)}") from None
     if not isinstance(data, dict):
         raise UserError(f"{path}: expected a mapping of settings, got {type(data).__name__}")
-    for key in data:
-        if key not in FIELD_TYPES:
-            raise UserError(f"{path}: {key}: unknown setting; allowed: {', '.join(sorted(FIELD_TYPES))}")
-    return data
+    convert(data, ProfileFile, source=str(path), root="", unknown="unknown setting")
+    return {**data, "base_dir": str(path.parent), "_source": str(path)}
 
 
 def resolve_endpoint(profile: dict[str, Any] | None, overrides: dict[str, Any]) -> EndpointConfig:
     """Merge defaults < environment < profile < flags (flags given as non-None values in `overrides`)."""
+    from evalharness.providers import HTTP_DEFAULT, OFFLINE_DEFAULT
+
     merged: dict[str, Any] = {}
     for env, key in (("EVALHARNESS_BASE_URL", "base_url"), ("EVALHARNESS_MODEL", "model")):
         if os.environ.get(env):
             merged[key] = os.environ[env]
-    merged.update(profile or {})
-    merged.update({k: v for k, v in overrides.items() if v is not None})
-    config = EndpointConfig(**merged)
-    if config.provider not in {"openai", "llamacpp"}:
-        raise UserError(f"provider {config.provider!r} is unknown; use openai (HTTP endpoint) or llamacpp")
-    if config.provider == "openai" and not config.base_url:
-        config.provider = "llamacpp"  # nothing configured: the offline default model
-    if config.provider == "openai" and not config.model:
-        raise UserError("no model given: pass --model NAME (e.g. microsoft/Phi-4-mini-instruct) or a --config")
-    if config.concurrency < 1:
-        raise UserError(f"--concurrency must be at least 1, got {config.concurrency}")
+    profile = dict(profile or {})
+    source = profile.pop("_source", "endpoint settings")
+    options = dict(profile.pop("options", None) or {})
+    options.update({k: profile.pop(k) for k in LEGACY_OPTION_KEYS if k in profile})
+    merged.update(profile)
+    flags = {k: v for k, v in overrides.items() if v is not None}
+    if flags.get("provider") and flags["provider"] != profile.get("provider", flags["provider"]):
+        options = {}  # the profile's options belong to the provider the flags replaced
+    options.update(flags.pop("options", None) or {})
+    merged.update(flags)
+    if merged.get("concurrency") is not None and isinstance(merged["concurrency"], int) \
+            and merged["concurrency"] < 1:
+        raise UserError(f"--concurrency must be at least 1, got {merged['concurrency']}")
+    config = convert({**merged, "options": options}, EndpointConfig, source=source, root="",
+                     unknown="unknown setting")
+    if config.provider is None:
+        config.provider = _provider_for(options, config) or (HTTP_DEFAULT if config.base_url else OFFLINE_DEFAULT)
+    if config.provider == HTTP_DEFAULT and not config.base_url:
+        config.provider = OFFLINE_DEFAULT  # nothing configured: the offline default model
+    _provider_options(config, source)
     if config.api_key is None and config.api_key_env:
         config.api_key = os.environ.get(config.api_key_env) or None
     return config
 
 
+def provider_for_options(options: dict[str, Any]) -> str | None:
+    """The one built-in provider whose options include every option given (e.g. model_path -> llamacpp)."""
+    return _provider_for(options, None)
+
+
+def _provider_for(options: dict[str, Any], config: EndpointConfig | None) -> str | None:
+    from evalharness.providers import PROVIDERS, provider_class
+
+    if not options:
+        return None
+    owners = [name for name in PROVIDERS
+              if set(options) <= set(provider_class(name).Options.__struct_fields__)]
+    return owners[0] if len(owners) == 1 else None
+
+
+def _provider_options(config: EndpointConfig, source: str) -> Any:
+    from evalharness.providers import provider_class
+
+    cls = provider_class(config.provider, Path(config.base_dir) if config.base_dir else None)
+    options = convert(config.options, cls.Options, source=source, root="options", prefix="options.",
+                      unknown=f"unknown setting of provider {config.provider}")
+    if hasattr(cls, "check_endpoint"):
+        cls.check_endpoint(config)
+    return options
+
+
 def make_provider(config: EndpointConfig):
-    """Build the provider the config asks for (importing the local backend only when it is used)."""
-    if config.provider == "llamacpp":
-        from evalharness.providers.llamacpp import LlamaCppProvider
+    """Build the provider the config names (its module is imported only now)."""
+    from evalharness.providers import provider_class
 
-        return LlamaCppProvider(model_path=config.model_path, hf_repo=config.hf_repo, hf_file=config.hf_file,
-                                n_ctx=config.n_ctx, n_threads=config.n_threads)
-    from evalharness.providers.openai import HTTPProvider
+    cls = provider_class(config.provider, Path(config.base_dir) if config.base_dir else None)
+    return cls.from_endpoint(config, _provider_options(config, "endpoint settings"))
 
-    return HTTPProvider(
-        base_url=config.base_url, model=config.model, api_key=config.api_key, api_key_env=config.api_key_env,
-        auth_header=config.auth_header, concurrency=config.concurrency, timeout_s=config.timeout_s,
-        max_retries=config.max_retries, query_params=config.query_params, stream=config.stream,
-        extra_body=config.extra_body,
-    )
+
+def profile_json_schema() -> dict[str, Any]:
+    """JSON Schema of a profile file (`evalharness schema profile`): `options` is one of the built-in
+    providers' `Options`."""
+    from evalharness.providers import PROVIDERS, provider_class
+    from evalharness.schema import json_schema
+
+    schema = json_schema(ProfileFile, "evalharness endpoint profile")
+    defs = schema.setdefault("$defs", {})
+    variants = []
+    for name in PROVIDERS:
+        options = json_schema(provider_class(name).Options, f"options of provider {name}")
+        defs.update(options.pop("$defs", {}))
+        variants.append(options["$ref"] if "$ref" in options else options)
+    profile = defs[schema["$ref"].rsplit("/", 1)[-1]]
+    profile["properties"]["options"] = {"anyOf": [{"$ref": v} if isinstance(v, str) else v for v in variants],
+                                        "description": "the provider's own settings"}
+    return schema

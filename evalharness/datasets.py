@@ -7,6 +7,7 @@ Resolution order for a suite's items (first hit wins):
 4. the Hugging Face hub (`dataset.hf`), through the `datasets` library (imported only here, only then).
 When nothing works, one `UserError` names every place tried. Local formats: JSON Lines, JSON (an array, an
 object with the rows under `records`, or JSON Lines saved as .json), parquet, CSV and TSV; `.gz` is fine.
+`dataset.filter` keeps the rows whose column has one of the given values (e.g. one MMLU-Pro category).
 """
 
 from __future__ import annotations
@@ -17,38 +18,43 @@ import io
 import json
 import os
 import re
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
 
+import msgspec
+
 from evalharness.errors import UserError
-from evalharness.suite import DatasetSpec, FieldSpec
+from evalharness.items import Item
+from evalharness.suite_schema import DatasetSpec, FieldSpec
 
 DATA_DIR_ENV = "EVALHARNESS_DATA_DIR"
 
 
-@dataclass(frozen=True)
-class Item:
-    """One thing to evaluate: its id, its position in the dataset, and its mapped fields (incl. `gold`)."""
-
-    id: str
-    index: int
-    fields: dict[str, Any]
-
-    @property
-    def gold(self) -> Any:
-        return self.fields.get("gold")
-
-
 def load_items(
     spec: DatasetSpec, fields: dict[str, FieldSpec], *, data_file: str | Path | None = None,
-    limit: int | None = None, source: str = "suite",
+    limit: int | None = None, source: str = "suite", subset: str | None = None, start: int = 0,
 ) -> list[Item]:
-    """Resolve the dataset, read its rows and map them to items (first `limit` rows in dataset order)."""
-    rows = load_rows(spec, data_file=data_file, source=source)
+    """Resolve the dataset, read its rows, keep those `dataset.filter` selects, and map them to items (the
+    first `limit` in dataset order). Items of a subset get ids `subset/id` and indices from `start`."""
+    rows = list(enumerate(load_rows(spec, data_file=data_file, source=source)))
+    if spec.filter:
+        rows = [(i, row) for i, row in rows if _selected(row, spec.filter)]
     if limit is not None:
         rows = rows[:limit]
-    return [map_row(row, index, fields, source) for index, row in enumerate(rows)]
+    items = []
+    for index, (position, row) in enumerate(rows):
+        item = map_row(row, start + index, fields, source)
+        item_id = f"{subset}/{item.id}" if subset is not None else item.id
+        items.append(Item(id=item_id, index=item.index, fields=item.fields, subset=subset, row=position))
+    return items
+
+
+def _selected(row: dict, wanted: dict[str, Any]) -> bool:
+    for column, value in wanted.items():
+        allowed = value if isinstance(value, list) else [value]
+        if row.get(column) not in allowed and str(row.get(column)) not in map(str, allowed):
+            return False
+    return True
 
 
 def load_rows(spec: DatasetSpec, *, data_file: str | Path | None = None, source: str = "suite") -> list[dict]:
@@ -135,13 +141,18 @@ def _read_text(path: Path) -> str:
 
 
 def _parse_jsonl(text: str, path: Path) -> list[dict]:
+    """JSON Lines, decoded by msgspec (~2x the json module on GSM8K's 7,473 train rows); a bad line is named."""
     rows = []
+    decode = msgspec.json.decode
     for lineno, line in enumerate(text.splitlines(), 1):
         if line.strip():
             try:
-                rows.append(json.loads(line))
-            except json.JSONDecodeError as exc:
-                raise UserError(f"{path}:{lineno}: not valid JSON ({exc.msg})") from None
+                rows.append(decode(line))
+            except msgspec.DecodeError:
+                try:
+                    rows.append(json.loads(line))  # the json module reads a few things msgspec does not
+                except json.JSONDecodeError as exc:
+                    raise UserError(f"{path}:{lineno}: not valid JSON ({exc.msg})") from None
     return rows
 
 
@@ -169,20 +180,22 @@ def _parse_csv(text: str, delimiter: str, columns: tuple[str, ...] | None) -> li
 # ---- field mapping ---------------------------------------------------------------------------------------
 
 def map_row(row: dict, index: int, fields: dict[str, FieldSpec], source: str = "suite") -> Item:
-    mapped = {name: _apply_ops(_get_column(row, spec.column, name, source, index), spec.ops)
+    mapped = {name: _apply_ops(_field_value(row, spec, name, source, index), spec.ops)
               for name, spec in fields.items()}
     item_id = mapped.pop("id", None)
     return Item(id=str(item_id) if item_id is not None else str(index), index=index, fields=mapped)
 
 
-def _get_column(row: dict, column: str, name: str, source: str, index: int) -> Any:
+def _field_value(row: dict, spec: FieldSpec, name: str, source: str, index: int) -> Any:
+    if spec.value is not msgspec.UNSET:
+        return spec.value
     value: Any = row
-    for part in column.split("."):
+    for part in spec.column.split("."):
         if isinstance(value, dict) and part in value:
             value = value[part]
         else:
             raise UserError(
-                f"{source}: fields.{name}: column {column!r} not in dataset row {index} "
+                f"{source}: fields.{name}: column {spec.column!r} not in dataset row {index} "
                 f"(columns: {', '.join(map(str, row))})"
             )
     return value
@@ -195,17 +208,21 @@ def _apply_ops(value: Any, ops: tuple[Any, ...]) -> Any:
 
 
 def _apply_op(value: Any, op: Any) -> Any:
-    if isinstance(op, str):
-        if op == "str":
-            return "" if value is None else str(value)
-        if op == "last_boxed":
-            from evalharness.extract import last_boxed  # light: no sympy
+    """One op as written in the suite (checked when it loaded): a name, or a one-key mapping."""
+    kind, arg = (op, None) if isinstance(op, str) else next(iter(op.items()))
+    if kind == "str":
+        return "" if value is None else str(value)
+    if kind == "last_boxed":
+        from evalharness.extract import last_boxed
 
-            return last_boxed(str(value))
-        text = str(value)
-        return {"strip": text.strip, "lower": text.lower, "remove_commas": lambda: text.replace(",", "")}[op]()
-    (kind, arg), = op.items()
+        return last_boxed(str(value))
     text = str(value)
+    if kind == "strip":
+        return text.strip()
+    if kind == "lower":
+        return text.lower()
+    if kind == "remove_commas":
+        return text.replace(",", "")
     if kind == "after":
         return text.rsplit(arg, 1)[-1] if arg in text else text
     if kind == "regex":

@@ -1,24 +1,37 @@
-"""Final-answer extraction: find the answer a whole model response commits to.
+"""Final-answer extraction: the one vocabulary every grader and field op uses to find the answer a response
+commits to.
 
-`extract_answer(text, strategies)` tries strategies in the order given (the suite's `extract.strategies`)
-and returns `(answer, how)`. Strategies:
+A suite's `extract:` block is an `ExtractSpec`; `Extractor(spec, default, bare)` compiles it, with the
+primary grader's default strategy list when the suite names none, and the runner gives the same extractor
+to every grader of a run, so two graders never read two different answers out of one response. Order:
+the suite's `patterns` (regexes), then the strategies in the order given:
 
+- `bare`: the whole text is an answer (`\\frac{1}{2}`, `x = 5`, `28 percent`), checked before the others:
+  taking its "last number" would turn `x^2+3` into `3`.
 - `boxed`: the last `\\boxed{...}` / `\\fbox{...}` (nested braces; also `\\boxed 5`). Several boxes written
   together at the end ("`\\boxed{-2}` and `\\boxed{1}`") are joined with commas: that is one answer.
 - `final_answer`: "final answer is ..." / "Final Answer: ...". When such a phrase comes *after* the last box
   it wins over the box, because models restate and correct themselves.
-- `answer_is`: the weaker "the answer is ..." / "Answer: ...".
+- `answer_is`: the weaker "the answer is ..." / "Answer: ...", the answer picked out of the sentence.
+- `answer_line`: the rest of the line after "final answer", "**Answer:**", "Answer:" or "answer is".
 - `hash`: GSM8K's `#### 42`.
 - `last_math`: the last `$...$`, `$$...$$`, `\\(...\\)` or `\\[...\\]` span.
-- `last_number`: the last number (with thousands separators, decimals, a/b fractions, %).
+- `last_number`: the last number outside math spans (thousands separators, decimals, a/b fractions, %).
+- `number`: the last run of digits anywhere (what exact_match has always used).
+- strategies in `CONTEXT_STRATEGIES` also read the item (e.g. its answer options).
 
-A text that reads like a bare answer (`\\frac{1}{2}`, `x = 5`, `28 percent`) is returned whole, before any
-strategy runs: taking its "last number" would turn `x^2+3` into `3`. Pure functions, no sympy.
+`extract_answer(text, strategies)` is the math flavour (bare first, the whole text when nothing applies).
+Pure functions, no sympy.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
+
+import msgspec
+
+from evalharness.schema import Strict
 
 DEFAULT_STRATEGIES = ("boxed", "final_answer", "answer_is", "hash", "last_math", "last_number")
 _BOX_RE = re.compile(r"\\(?:boxed|fbox)\b")
@@ -143,15 +156,28 @@ def looks_bare(text: str) -> bool:
 def extract_answer(text: str, strategies: tuple[str, ...] | list[str] = DEFAULT_STRATEGIES) -> tuple[str, str]:
     """The final answer in `text` and the strategy that found it ("bare" or "whole" when none applied).
 
-    Strategies are tried in the given order, except that the pairs boxed/final_answer and
-    last_math/last_number compete by position: whichever the response wrote last wins.
-    """
+    A bare answer is taken whole first; then strategies are tried as `run_strategies` does."""
     text = text or ""
-    if looks_bare(text):
+    found = run_strategies(text, ("bare", *strategies))
+    return found if found is not None else (text.strip(), "whole")
+
+
+def run_strategies(text: str, strategies: tuple[str, ...] | list[str],
+                   context: Context | None = None) -> tuple[str, str] | None:
+    """(answer, strategy) for the first strategy, in the given order, that finds an answer; else None.
+
+    `bare` (the whole text is an answer) is checked before the others. The pairs boxed/final_answer and
+    last_math/last_number compete by position: whichever the response wrote last wins."""
+    if "bare" in strategies and looks_bare(text):
         return text.strip(), "bare"
     hits: dict[str, tuple[int, str]] = {}
     for name in strategies:
-        hit = _STRATEGIES[name](text) if name in _STRATEGIES else None
+        if name in _STRATEGIES:
+            hit = _STRATEGIES[name](text)
+        elif name in CONTEXT_STRATEGIES:
+            hit = CONTEXT_STRATEGIES[name](text, context or Context())
+        else:
+            hit = None
         if hit is not None:
             hits[name] = hit
     for name in strategies:
@@ -160,9 +186,8 @@ def extract_answer(text: str, strategies: tuple[str, ...] | list[str] = DEFAULT_
         rival = _RIVALS.get(name)
         if rival in hits and hits[rival][0] > hits[name][0]:
             name = rival
-        answer = hits[name][1]
-        return answer, name
-    return text.strip(), "whole"
+        return hits[name][1], name
+    return None
 
 
 _RIVALS = {"boxed": "final_answer", "final_answer": "boxed", "last_math": "last_number", "last_number": "last_math"}
@@ -198,3 +223,128 @@ _STRATEGIES = {
     "last_math": _last_math_strategy,
     "last_number": _last_number_strategy,
 }
+
+
+# ---- line-based strategies (exact_match's defaults) --------------------------------------------------------
+
+_ANSWER_LINE_RES = (  # tried in this order; the rest of the line after the last match is the answer
+    re.compile(r"(?i)final answer\s*(?:is|:)?\s*:?\s*([^\n]+)"),
+    re.compile(r"(?i)\*\*\s*answer\s*:?\s*\*\*\s*:?\s*([^\n]+)"),
+    re.compile(r"(?i)\banswer\s*:\s*([^\n]+)"),
+    re.compile(r"(?i)\banswer is\s*:?\s*([^\n]+)"),
+)
+_PLAIN_NUMBER_RE = re.compile(r"-?\d[\d,]*(?:\.\d+)?|-?\.\d+")
+
+
+def _last_match(regex: re.Pattern, text: str) -> tuple[int, str] | None:
+    last = None
+    for last in regex.finditer(text):
+        pass
+    if last is None:
+        return None
+    return last.start(), (last.group(1) if last.groups() else last.group(0)).strip()
+
+
+def _answer_line_strategy(text: str) -> tuple[int, str] | None:
+    """The rest of the line after "final answer", "**Answer:**", "Answer:" or "answer is" (first that occurs)."""
+    for regex in _ANSWER_LINE_RES:
+        found = _last_match(regex, text)
+        if found is not None:
+            return found
+    return None
+
+
+def _number_strategy(text: str) -> tuple[int, str] | None:
+    """The last run of digits (with `,` and a decimal part) anywhere, math spans included."""
+    numbers = list(_PLAIN_NUMBER_RE.finditer(text))
+    return (numbers[-1].start(), numbers[-1].group(0)) if numbers else None
+
+
+_STRATEGIES.update({"answer_line": _answer_line_strategy, "number": _number_strategy})
+
+
+# ---- the extraction vocabulary every grader speaks ---------------------------------------------------------
+
+@dataclass(frozen=True)
+class Context:
+    """What a strategy may know besides the text: the item's answer options (for multiple choice)."""
+
+    choices: tuple[str, ...] = ()
+    labels: tuple[str, ...] = ()
+
+
+# Strategies that need the item (multiple choice reads the options): name -> fn(text, context).
+CONTEXT_STRATEGIES: dict = {}
+
+
+def strategy_names() -> list[str]:
+    return sorted({"bare", *_STRATEGIES, *CONTEXT_STRATEGIES})
+
+
+class ExtractSpec(Strict):
+    """How to find the final answer in a response: the suite's `extract:` block (docs/suites.md).
+
+    `patterns` (regexes; group 1, else the whole match, of the last match of the first pattern that
+    matches) are tried first, then `strategies` in order (a grader's own default list when omitted).
+    `fallback: none` removes the last-number guesses; `bare` says whether a response that is nothing but
+    an answer (`\\frac{1}{2}`, `Paris`) is taken whole (grader default when omitted)."""
+
+    strategies: list[str] | None = None
+    patterns: list[str] = msgspec.field(default_factory=list)
+    fallback: str = "last_number"
+    bare: bool | None = None
+    builtin: bool = True  # false: no strategies at all, only `patterns` (older spelling of `strategies: []`)
+
+    def __post_init__(self) -> None:
+        if self.fallback not in ("last_number", "none"):
+            raise ValueError(f"expected last_number or none, got {self.fallback!r} (extract.fallback)")
+        unknown = [s for s in self.strategies or [] if s not in strategy_names()]
+        if unknown:
+            raise ValueError(f"expected strategies among {', '.join(strategy_names())}, got {unknown[0]!r}")
+        for pattern in self.patterns:
+            try:
+                re.compile(pattern)
+            except re.error as err:
+                raise ValueError(f"expected valid regular expressions, got {pattern!r} ({err})") from None
+
+    def resolved(self, default: tuple[str, ...], bare: bool) -> tuple[str, ...]:
+        """The strategy list to run: ours or the grader's default, with `bare` and `fallback` applied."""
+        strategies = tuple(self.strategies if self.strategies is not None else default)
+        if not self.builtin:
+            strategies = ()
+        if self.fallback == "none":
+            strategies = tuple(s for s in strategies if s not in ("last_number", "number"))
+        use_bare = self.bare if self.bare is not None else bare
+        if use_bare and strategies and "bare" not in strategies:
+            strategies = ("bare", *strategies)
+        return strategies
+
+
+@dataclass(frozen=True)
+class Extraction:
+    """What was extracted and by which rule (`pattern`, a strategy name, or None when nothing was found)."""
+
+    answer: str | None
+    how: str | None
+
+
+class Extractor:
+    """A compiled `ExtractSpec`: `extractor(text, context) -> Extraction`. Cheap, thread-safe, picklable."""
+
+    def __init__(self, spec: ExtractSpec | None, default: tuple[str, ...], bare: bool = False):
+        self.spec = spec or ExtractSpec()
+        self._default, self._bare = tuple(default), bare
+        self.strategies = self.spec.resolved(self._default, bare)
+        self.patterns = [re.compile(p) for p in self.spec.patterns]
+
+    def __call__(self, text: str | None, context: Context | None = None) -> Extraction:
+        text = text or ""
+        for pattern in self.patterns:
+            found = _last_match(pattern, text)
+            if found is not None:
+                return Extraction(found[1], "pattern")
+        found = run_strategies(text, self.strategies, context)
+        return Extraction(found[0], found[1]) if found else Extraction(None, None)
+
+    def __reduce__(self):
+        return (Extractor, (self.spec, self._default, self._bare))

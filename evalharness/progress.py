@@ -1,4 +1,6 @@
-"""A progress bar on stderr: live on a terminal, a single closing line otherwise (logs stay readable)."""
+"""The terminal's progress bar on stderr: live on a terminal, a single closing line otherwise (logs stay
+readable). The runner only calls `start`, `advance` and `close` (its `ProgressSink`); this is the command
+line's implementation of them."""
 
 from __future__ import annotations
 
@@ -7,15 +9,20 @@ import time
 
 
 class Progress:
-    def __init__(self, total: int, label: str, *, enabled: bool = True, stream=None):
-        self.total = total
-        self.label = label
+    def __init__(self, *, enabled: bool = True, stream=None):
         self.stream = stream or sys.stderr
         self.enabled = enabled
         self.live = enabled and self.stream.isatty()
+        self.total = 0
+        self.label = ""
         self.done = self.correct = self.errors = 0
         self.started = time.perf_counter()
         self._last_draw = 0.0
+
+    def start(self, total: int, label: str) -> None:
+        self.total, self.label = total, label
+        self.done = self.correct = self.errors = 0
+        self.started = time.perf_counter()
 
     def advance(self, correct: bool, error: bool) -> None:
         self.done += 1

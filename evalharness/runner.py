@@ -1,38 +1,56 @@
 """The run pipeline: suite -> items -> requests -> responses (cached) -> grades -> records -> results.
 
-Concurrency is a sliding window: `concurrency` workers each pull the next uncached request as soon as their
-previous one is done, so the endpoint always has `concurrency` requests in flight and no batch waits for
-its slowest member. Cached responses skip the window entirely. Each sample is graded and appended to
-samples.jsonl the moment its response arrives. A fatal endpoint error (401/403/404) or Ctrl-C stops the
-run, and results.json still describes everything obtained up to then.
+The runner orchestrates and nothing else: datasets load items, prompts build messages, the solver talks
+to the provider through `generate` (cache first), graders judge, records are written, metrics are counted;
+what the user sees on the terminal is the caller's (`progress` is a sink it passes in).
+
+Concurrency is a sliding window: `concurrency` workers each pull the next job as soon as their previous
+one is done, so the endpoint always has `concurrency` requests in flight and no batch waits for its
+slowest member. Jobs whose answer is cached (single-turn solvers) skip the window entirely. Each sample is
+graded and appended to samples.jsonl the moment its response arrives. A fatal endpoint error (401/403/404)
+or Ctrl-C stops the run, and results.json still describes everything obtained up to then.
 """
 
 from __future__ import annotations
 
 import asyncio
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from evalharness.cache import ResponseCache, cache_key
 from evalharness.chat import ChatRequest, ChatResponse, EndpointError, Provider
-from evalharness.datasets import Item, load_items
-from evalharness.graders import Grade, Grader, make_grader
-from evalharness.progress import Progress
-from evalharness.prompts import build_messages, load_exemplars
-from evalharness.records import RunWriter, SampleFacts, aggregate, base_results, make_run_id
-from evalharness.suite import Suite
+from evalharness.datasets import load_items
+from evalharness.extract import Extractor
+from evalharness.graders import Exchange, Grade, Grader, grader_class, make_grader
+from evalharness.items import Item
+from evalharness.metrics import MetricSpec, Tally
+from evalharness.prompts import Prompter, load_exemplars
+from evalharness.records import RunWriter, SampleRecord, base_results, make_run_id
+from evalharness.solvers import Solver, Transcript, make_solver
+from evalharness.suite import Suite, Task
+
+
+class ProgressSink(Protocol):
+    def start(self, total: int, label: str) -> None: ...
+    def advance(self, correct: bool, error: bool) -> None: ...
+    def close(self, completed: bool) -> None: ...
+
+
+class NoProgress:
+    def start(self, total: int, label: str) -> None: ...
+    def advance(self, correct: bool, error: bool) -> None: ...
+    def close(self, completed: bool) -> None: ...
 
 
 @dataclass
 class RunOptions:
     output_dir: Path = Path("reports") / "runs"
     data_file: Path | None = None
-    limit: int | None = None
+    limit: int | None = None  # items per task (per subset in a family)
     grader_options: dict[str, Any] = field(default_factory=dict)  # e.g. allow_unsafe_exec for code_exec
-    progress: bool = True
+    progress: ProgressSink = field(default_factory=NoProgress)
     concurrency: int = 16
     config_extra: dict[str, Any] = field(default_factory=dict)    # resolved endpoint etc., for config.yaml
 
@@ -50,71 +68,106 @@ class RunResult:
 @dataclass
 class Job:
     item: Item
+    task: int  # index into the run's task list
     request: ChatRequest
     key: str
 
 
+@dataclass
+class _TaskRun:
+    """What the runner holds per task: the task, its solver and its graders (primary first)."""
+
+    task: Task
+    solver: Solver
+    graders: list[Grader]
+
+
+def load_suite_items(suite: Suite, options: RunOptions) -> list[Item]:
+    """Every task's items, in task order (`--limit` applies per task); indices run across tasks."""
+    items: list[Item] = []
+    for task in suite.tasks:
+        source = f"{suite.source or suite.name}" + (f" (subset {task.name})" if task.name else "")
+        items += load_items(task.dataset, task.fields, data_file=options.data_file, limit=options.limit,
+                            source=source, subset=task.name, start=len(items))
+    return items
+
+
 def build_jobs(suite: Suite, items: list[Item], identity: dict[str, Any]) -> list[Job]:
-    """One job per (item, sample). Sample s > 0 gets seed + s so n seeded samples are not n copies."""
-    exclude = {item.index for item in items} if _fewshot_from_same_data(suite) else None
-    exemplars = load_exemplars(suite, exclude)
-    params = {k: v for k, v in suite.generation.items() if k != "n"}
-    jobs = []
-    for item in items:
-        messages = build_messages(suite, item, exemplars)
-        for sample in range(suite.samples_per_item):
-            sample_params = params
-            if sample and "seed" in params:
-                sample_params = {**params, "seed": params["seed"] + sample}
-            request = ChatRequest(messages, sample_params, sample)
-            jobs.append(Job(item, request, cache_key(identity, request)))
+    """One job per (item, sample), in item order. Sample s > 0 gets seed + s so n seeded samples are not
+    n copies."""
+    task_of = {task.name: t for t, task in enumerate(suite.tasks)}
+    memo: dict[int, tuple[Any, str]] = {}
+    jobs: list[Job] = []
+    for t, task in enumerate(suite.tasks):
+        own = [item for item in items if task_of.get(item.subset, 0) == t]
+        exclude = {item.row for item in own} if _fewshot_from_same_data(task) else None
+        prompter = Prompter(task, load_exemplars(task, exclude))
+        params = {k: v for k, v in task.generation.items() if k != "n"}
+        for item in own:
+            messages = prompter.messages(item)
+            for sample in range(task.samples_per_item):
+                sample_params = params
+                if sample and "seed" in params:
+                    sample_params = {**params, "seed": params["seed"] + sample}
+                request = ChatRequest(messages, sample_params, sample)
+                jobs.append(Job(item, t, request, cache_key(identity, request, memo)))
     return jobs
 
 
-def _fewshot_from_same_data(suite: Suite) -> bool:
-    fewshot = suite.prompt.fewshot
-    return bool(fewshot and fewshot.dataset and fewshot.dataset == suite.dataset)
+def _fewshot_from_same_data(task: Task) -> bool:
+    fewshot = task.prompt.fewshot
+    return bool(fewshot and fewshot.dataset and fewshot.dataset == task.dataset)
 
 
 class SuiteRun:
-    """One suite against one provider: owns the graders, the writer and the per-sample bookkeeping."""
+    """One suite against one provider: owns the solvers, graders, writer and per-sample bookkeeping."""
 
     def __init__(self, suite: Suite, provider: Provider, cache: ResponseCache | None, options: RunOptions):
         self.suite = suite
         self.provider = provider
         self.cache = cache
         self.options = options
-        self.graders = self._make_graders()
-        self.facts: list[SampleFacts] = []
+        self.tasks = self._make_tasks()
+        self.graders = list({id(g): g for t in self.tasks for g in t.graders}.values())
+        spec = MetricSpec(metrics=suite.metrics, extra_graders=tuple(g.name for g in self.tasks[0].graders[1:]),
+                          breakdown=suite.breakdown, subsets=suite.subsets, aggregate=suite.aggregate)
+        self.tally = Tally(spec)
         self.abort_reason: str | None = None
         self.first_error: str | None = None
+        self._hits: dict[str, ChatResponse] = {}
 
-    def _make_graders(self) -> list[Grader]:
-        specs = [self.suite.grader, *self.suite.extra_graders]
-        graders = []
-        for i, spec in enumerate(specs):
-            options = dict(spec.options)
-            if i == 0 and self.suite.extract is not None:
-                options.setdefault("extract", self.suite.extract)
-            if spec.name in self.options.grader_options:
-                options.update(self.options.grader_options[spec.name])
-            graders.append(make_grader(spec.name, options))
-        return graders
+    def _make_tasks(self) -> list[_TaskRun]:
+        shared: dict[tuple, Grader] = {}
+        runs = []
+        for task in self.suite.tasks:
+            primary = grader_class(task.grader.name, task.base_dir)
+            extractor = Extractor(task.extract, primary.default_strategies, primary.bare_answers)
+            graders = []
+            for ref in (task.grader, *task.extra_graders):
+                options = {**ref.options, **self.options.grader_options.get(ref.name, {})}
+                key = (ref.name, repr(sorted(options.items())), repr(task.extract))
+                if key not in shared:
+                    shared[key] = make_grader(ref.name, options, extractor=extractor, base_dir=task.base_dir,
+                                              source=str(self.suite.source or self.suite.name))
+                graders.append(shared[key])
+            solver = make_solver(task.solver.name, task.solver.options, task.base_dir)
+            runs.append(_TaskRun(task, solver, graders))
+        return runs
 
     async def execute(self) -> RunResult:
         started = time.perf_counter()
-        items = load_items(self.suite.dataset, self.suite.fields, data_file=self.options.data_file,
-                           limit=self.options.limit, source=str(self.suite.source or self.suite.name))
-        jobs = build_jobs(self.suite, items, self.provider.identity())
-        hits = self.cache.get_many(job.key for job in jobs) if self.cache else {}
+        jobs = build_jobs(self.suite, load_suite_items(self.suite, self.options), self.provider.identity())
+        self._hits = self.cache.get_many(job.key for job in jobs) if self.cache else {}
         described = self.provider.describe()
         writer = RunWriter(self.options.output_dir, make_run_id(self.suite.name, described.get("model")))
         writer.write_config(self._config_snapshot(described))
-        progress = Progress(len(jobs), self.suite.name, enabled=self.options.progress)
-        pending = [job for job in jobs if job.key not in hits]
+        progress = self.options.progress
+        progress.start(len(jobs), self.suite.name)
+        cached = [job for job in jobs if job.key in self._hits and self.tasks[job.task].solver.single_turn]
+        pending = [job for job in jobs if not (job.key in self._hits and self.tasks[job.task].solver.single_turn)]
         try:
-            await self._grade_cached([(job, hits[job.key]) for job in jobs if job.key in hits], writer, progress)
-            await self._request_all(pending, writer, progress)
+            await self._grade_cached(cached, writer)
+            await self._request_all(pending, writer)
         except (KeyboardInterrupt, asyncio.CancelledError):
             self.abort_reason = "interrupted by the user"
         finally:
@@ -124,16 +177,18 @@ class SuiteRun:
             for grader in self.graders:
                 grader.close()
         results = base_results(writer.run_id, self.suite.name, described, self.graders[0].describe())
-        results.update(aggregate(self.facts, metrics=self.suite.metrics, breakdown=self.suite.breakdown,
-                                 extra_graders=tuple(g.name for g in self.graders[1:])))
+        results.update(self.tally.results())
+        stats = self.provider.stats()
         results.update({
             "samples_per_item": self.suite.samples_per_item,
-            "requests": getattr(self.provider, "requests_sent", len(pending)),
-            "retries": getattr(self.provider, "retries", 0),
+            "requests": stats.get("requests", len(pending)),
+            "retries": stats.get("retries", 0),
             "wall_s": time.perf_counter() - started,
             "aborted": self.abort_reason,
             "first_error": self.first_error,
         })
+        if self.suite.subsets:
+            results["family"] = {"subsets": list(self.suite.subsets), "aggregate": self.suite.aggregate}
         writer.write_results(results)
         return RunResult(writer.run_dir, results)
 
@@ -141,55 +196,75 @@ class SuiteRun:
         return {
             "suite": self.suite.raw,
             "suite_file": str(self.suite.source) if self.suite.source else None,
+            "overrides": list(self.suite.overrides),
             "provider": described,
             **self.options.config_extra,
             "options": {"limit": self.options.limit,
                         "data_file": str(self.options.data_file) if self.options.data_file else None},
         }
 
-    async def _grade_cached(self, hits: list[tuple[Job, ChatResponse]], writer: RunWriter,
-                            progress: Progress) -> None:
-        if not hits:
+    async def _grade_cached(self, jobs: list[Job], writer: RunWriter) -> None:
+        if not jobs:
             return
+        transcripts = [(job, Transcript(job.request.messages, self._hits[job.key], [self._hits[job.key]]))
+                       for job in jobs]
         if not any(g.blocking for g in self.graders):
-            for job, response in hits:
-                self._record(job, response, None, self._grade_now(job, response), writer, progress)
+            for job, transcript in transcripts:
+                self._record(job, transcript, None, self._grade_now(job, transcript), writer)
             return
         window = asyncio.Semaphore(max(g.max_workers for g in self.graders))
 
-        async def one(job: Job, response: ChatResponse) -> None:
+        async def one(job: Job, transcript: Transcript) -> None:
             async with window:
-                grades = await asyncio.to_thread(self._grade_now, job, response)
-            self._record(job, response, None, grades, writer, progress)
+                grades = await asyncio.to_thread(self._grade_now, job, transcript)
+            self._record(job, transcript, None, grades, writer)
 
-        await asyncio.gather(*(one(job, response) for job, response in hits))
+        await asyncio.gather(*(one(job, transcript) for job, transcript in transcripts))
 
-    async def _request_all(self, pending: list[Job], writer: RunWriter, progress: Progress) -> None:
+    def _generate(self, worker: int):
+        """The `generate` a solver calls: the cache first, else the provider (then the cache stores it)."""
+        model = self.provider.describe().get("model") or ""
+        identity = self.provider.identity()
+
+        async def generate(request: ChatRequest) -> ChatResponse:
+            key = cache_key(identity, request)
+            hit = self._hits.get(key)
+            if hit is None and self.cache is not None:
+                hit = self.cache.get(key)
+            if hit is not None:
+                return hit
+            response = await self.provider.complete(request, worker=worker)
+            if self.cache is not None:
+                self.cache.put(key, model, response)
+            return response
+
+        return generate
+
+    async def _request_all(self, pending: list[Job], writer: RunWriter) -> None:
         if not pending:
             return
         queue = iter(pending)
         blocking = any(g.blocking for g in self.graders)
 
         async def worker(index: int) -> None:
+            generate = self._generate(index)
             for job in queue:
                 if self.abort_reason:
                     return
                 try:
-                    response = await self.provider.complete(job.request, worker=index)
+                    transcript = await self.tasks[job.task].solver.solve(job.request, job.item, generate)
                 except EndpointError as exc:
                     if exc.fatal:
                         self.abort_reason = str(exc)
                         return
                     self.first_error = self.first_error or str(exc)
-                    self._record(job, None, exc, {}, writer, progress)
+                    self._record(job, None, exc, {}, writer)
                     continue
-                if self.cache:
-                    self.cache.put(job.key, self.provider.describe().get("model") or "", response)
                 if blocking:
-                    grades = await asyncio.to_thread(self._grade_now, job, response)
+                    grades = await asyncio.to_thread(self._grade_now, job, transcript)
                 else:
-                    grades = self._grade_now(job, response)
-                self._record(job, response, None, grades, writer, progress)
+                    grades = self._grade_now(job, transcript)
+                self._record(job, transcript, None, grades, writer)
 
         workers = [asyncio.create_task(worker(i)) for i in range(min(self.options.concurrency, len(pending)))]
         try:
@@ -198,58 +273,53 @@ class SuiteRun:
             for task in workers:
                 task.cancel()
 
-    def _grade_now(self, job: Job, response: ChatResponse) -> dict[str, Grade]:
-        return {g.name: g.grade(response.content, job.item.gold, job.item.fields) for g in self.graders}
+    def _grade_now(self, job: Job, transcript: Transcript) -> dict[str, Grade]:
+        exchange = Exchange(job.item, transcript.messages, transcript.response)
+        return {g.name: g.grade(exchange) for g in self.tasks[job.task].graders}
 
-    def _record(self, job: Job, response: ChatResponse | None, error: EndpointError | None,
-                grades: dict[str, Grade], writer: RunWriter, progress: Progress) -> None:
-        primary = grades.get(self.graders[0].name)
-        correct = bool(primary and primary.correct and error is None)
-        meta = {key: job.item.fields.get(key) for key in self.suite.breakdown}
-        usage = response.usage if response else {"prompt_tokens": 0, "completion_tokens": 0}
-        record = {
-            "id": job.item.id,
-            "index": job.item.index,
-            "sample": job.request.sample_index,
-            "messages": job.request.messages,
-            "response": response.content if response else None,
-            "extracted": primary.extracted if primary else None,
-            "gold": job.item.gold,
-            "correct": correct,
-            "grades": {name: {"correct": g.correct, "extracted": g.extracted, "details": g.details}
-                       for name, g in grades.items()},
-            "latency_s": response.latency_s if response else None,
-            "ttft_s": response.ttft_s if response else None,
-            "usage": usage,
-            "finish_reason": response.finish_reason if response else None,
-            "cached": bool(response and response.cached),
-            "attempts": response.attempts if response else (error.attempts if error else 0),
-            "error": str(error) if error else None,
-            "meta": meta,
-        }
+    def _record(self, job: Job, transcript: Transcript | None, error: EndpointError | None,
+                grades: dict[str, Grade], writer: RunWriter) -> None:
+        record = make_record(job, transcript, error, grades, self.tasks[job.task].graders[0].name,
+                             self.suite.breakdown)
         writer.append(record)
-        self.facts.append(SampleFacts(
-            item_id=job.item.id, sample=job.request.sample_index, correct=correct, error=error is not None,
-            cached=record["cached"], attempts=record["attempts"], latency_s=record["latency_s"],
-            prompt_tokens=usage.get("prompt_tokens", 0), completion_tokens=usage.get("completion_tokens", 0),
-            meta=meta, grades={name: g.correct for name, g in grades.items()},
-        ))
-        progress.advance(correct, error is not None)
+        self.tally.add(record)
+        self.options.progress.advance(record.correct, error is not None)
+
+
+def make_record(job: Job, transcript: Transcript | None, error: EndpointError | None, grades: dict[str, Grade],
+                primary: str, breakdown: tuple[str, ...]) -> SampleRecord:
+    """The sample record of one job: what was sent, what came back (summed over a solver's turns), the
+    verdicts."""
+    verdict = grades.get(primary)
+    meta = {key: job.item.fields.get(key) for key in breakdown}
+    if job.item.subset is not None:
+        meta["subset"] = job.item.subset
+    turns = transcript.turns if transcript else []
+    response = transcript.response if transcript else None
+    usage = {"prompt_tokens": sum(t.usage.get("prompt_tokens", 0) for t in turns),
+             "completion_tokens": sum(t.usage.get("completion_tokens", 0) for t in turns)}
+    return SampleRecord(
+        id=job.item.id, index=job.item.index, sample=job.request.sample_index,
+        messages=transcript.messages if transcript else job.request.messages,
+        response=response.content if response else None,
+        extracted=verdict.extracted if verdict else None,
+        gold=job.item.gold,
+        correct=bool(verdict and verdict.correct and error is None),
+        grades={name: {"correct": g.correct, "extracted": g.extracted, "details": g.details}
+                for name, g in grades.items()},
+        latency_s=sum(t.latency_s for t in turns) if turns else None,
+        ttft_s=turns[0].ttft_s if turns else None,
+        usage=usage,
+        finish_reason=response.finish_reason if response else None,
+        cached=bool(turns) and all(t.cached for t in turns),
+        attempts=sum(t.attempts for t in turns) if turns else (error.attempts if error else 0),
+        error=str(error) if error else None,
+        meta=meta,
+        subset=job.item.subset,
+        tool_calls=[call.to_json() for call in response.tool_calls] if response and response.tool_calls else None,
+        turns=len(turns) or 1,
+    )
 
 
 async def run_suite(suite: Suite, provider: Provider, cache: ResponseCache | None, options: RunOptions) -> RunResult:
     return await SuiteRun(suite, provider, cache, options).execute()
-
-
-def print_summary(result: RunResult, stream=sys.stdout) -> None:
-    r = result.results
-    lines = [f"{r['suite']}: {r['model']} ({r.get('provider')}{', ' + r['base_url'] if r.get('base_url') else ''})"]
-    for name, metric in r["metrics"].items():
-        lo, hi = metric["ci95"]
-        lines.append(f"  {name:<12} {metric['value']:.4f}  95% CI [{lo:.4f}, {hi:.4f}]")
-    lat = r["latency_s"]
-    lines.append(f"  samples {r['n']}  errors {r['errors']}  cached {r['cached']}  requests {r['requests']}"
-                 f"  wall {r['wall_s']:.2f}s")
-    lines.append(f"  latency p50 {lat['p50']:.3f}s  p90 {lat['p90']:.3f}s  p99 {lat['p99']:.3f}s"
-                 f"  tokens in {r['tokens']['prompt']} out {r['tokens']['completion']}")
-    print("\n".join(lines), file=stream)

@@ -152,10 +152,10 @@ def test_humaneval_plus_catches_what_base_tests_miss(grader):
                 if t["task_id"] == "HumanEval/0")
     sloppy = task["prompt"] + task["canonical_solution"] + BREAK.format(name="has_close_elements").replace(
         "return _evalharness_break(", "return (lambda r: r if len(args[0]) < 7 else not r)(")
-    grade = grader.grade(fenced(sloppy), None, task)
+    grade = grader.grade_text(fenced(sloppy), None, task)
     assert not grade.correct and grade.details["status"] == "failed"
     base = {k: task[k] for k in ("prompt", "test", "entry_point")}
-    assert grader.grade(fenced(sloppy), None, base).correct  # the base tests alone are fooled
+    assert grader.grade_text(fenced(sloppy), None, base).correct  # the base tests alone are fooled
 
 
 def test_statuses(grader):
@@ -171,12 +171,12 @@ def test_statuses(grader):
     fast = CodeExec(timeout_s=1, memory_mb=256, workers=1)
     try:
         for code, status in cases.items():
-            grade = fast.grade(fenced(code), None, item)
+            grade = fast.grade_text(fenced(code), None, item)
             assert grade.details["status"] == status, (code, grade.details)
             assert grade.correct == (status == "passed")
             assert grade.extracted and "def f" in grade.extracted
-        assert fast.grade("no code here", None, item).details["exception"] == "NoCode"
-        assert fast.grade(fenced("def f(x):\n    return {}[x]"), None, item).details["exception"] == "KeyError"
+        assert fast.grade_text("no code here", None, item).details["exception"] == "NoCode"
+        assert fast.grade_text(fenced("def f(x):\n    return {}[x]"), None, item).details["exception"] == "KeyError"
     finally:
         fast.close()
 
@@ -201,6 +201,6 @@ def test_refuses_without_isolation_unless_allowed(monkeypatch):
     try:
         assert unsafe.describe()["isolation"] == "none"
         item = {"prompt": "def f():\n", "entry_point": "f", "test": "def check(c):\n    assert c() == 1\n"}
-        assert unsafe.grade(fenced("def f():\n    return 1"), None, item).correct
+        assert unsafe.grade_text(fenced("def f():\n    return 1"), None, item).correct
     finally:
         unsafe.close()

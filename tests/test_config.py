@@ -26,7 +26,7 @@ def test_llama_cpp_python_server_profile_turns_its_samplers_off():
     from evalharness.providers import llamacpp as local
 
     profile = load_profile(Path(__file__).resolve().parents[1] / "configs" / "llama-cpp-python-server.yaml")
-    assert profile["extra_body"] == local.NEUTRAL_SAMPLING
+    assert profile.get("options", profile)["extra_body"] == local.NEUTRAL_SAMPLING
 
 
 def test_extra_body_is_sent_and_keys_the_cache():

@@ -47,13 +47,13 @@ def test_fallback_none_returns_nothing():
     ("Answer: London", "Paris", False),
 ])
 def test_exact_match_grades(response, gold, correct):
-    assert make_grader("exact_match").grade(response, gold, {}).correct is correct
+    assert make_grader("exact_match").grade_text(response, gold, {}).correct is correct
 
 
 def test_hostile_and_garbage_responses_do_not_raise():
     grader = make_grader("exact_match")
     for response in ["", "\x00" * 1000, "9" * 100_000, "{" * 50_000, "<script>alert(1)</script>", None]:
-        assert grader.grade(response, "18", {}).correct in (True, False)
+        assert grader.grade_text(response, "18", {}).correct in (True, False)
 
 
 def test_unknown_grader_is_a_user_error():
@@ -63,5 +63,5 @@ def test_unknown_grader_is_a_user_error():
 
 def test_unicode_minus_and_latex_thousands():
     grader = make_grader("exact_match")
-    assert grader.grade("The answer is \u22125.", "-5", {}).correct
-    assert grader.grade("#### 1{,}000", "1000", {}).correct
+    assert grader.grade_text("The answer is \u22125.", "-5", {}).correct
+    assert grader.grade_text("#### 1{,}000", "1000", {}).correct

@@ -81,11 +81,11 @@ def _hostile() -> list[tuple[str, str]]:
 
 
 def test_hostile_inputs_are_not_equal_quickly_from_many_threads(grader):
-    grader.grade("x+1", r"\frac{1}{2}", {})  # start the workers outside the timed part
+    grader.grade_text("x+1", r"\frac{1}{2}", {})  # start the workers outside the timed part
 
     def timed(pair):
         start = time.monotonic()
-        grade = grader.grade(pair[1], pair[0], {})
+        grade = grader.grade_text(pair[1], pair[0], {})
         return grade.correct, time.monotonic() - start
 
     with ThreadPoolExecutor(8) as pool:
@@ -124,7 +124,7 @@ def test_worker_caps_its_address_space():
 def test_open_pool_does_not_hang_interpreter_exit():
     code = ("from evalharness.graders import make_grader\n"
             "g = make_grader('math_equiv', {})\n"
-            "print(g.grade(r'\\sec^2 y', r'\\tan^2 y + 1', {}).correct)\n")
+            "print(g.grade_text(r'\\sec^2 y', r'\\tan^2 y + 1', {}).correct)\n")
     proc = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0 and proc.stdout.strip() == "True", proc.stderr
 
@@ -172,8 +172,8 @@ def test_options_are_checked_and_patterns_win():
         make_grader("math_equiv", {"extract": {"strategies": ["boxd"]}})
     grader = make_grader("math_equiv", {"extract": {"patterns": [r"ANSWER:\s*(\S+)"], "fallback": "none"}})
     try:
-        assert grader.grade(r"\boxed{3} ... ANSWER: 4", "4", {}).correct
-        assert not grader.grade("I think it is 4 apples today", "4", {}).correct  # no last-number guess
+        assert grader.grade_text(r"\boxed{3} ... ANSWER: 4", "4", {}).correct
+        assert not grader.grade_text("I think it is 4 apples today", "4", {}).correct  # no last-number guess
     finally:
         grader.close()
 
@@ -212,7 +212,7 @@ def test_mangled_answers_never_raise_or_hang(grader, math500):
 
     def timed(pair):
         start = time.monotonic()
-        grade = grader.grade(pair[0], pair[1], {})
+        grade = grader.grade_text(pair[0], pair[1], {})
         return grade, time.monotonic() - start
 
     with ThreadPoolExecutor(8) as pool:

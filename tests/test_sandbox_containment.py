@@ -277,9 +277,9 @@ def test_early_exit_does_not_pass():
     try:
         for exit_call in ("sys.exit(0)", "os._exit(0)", "raise SystemExit"):
             response = f"```python\nimport os, sys\ndef f(x):\n    return 0\n{exit_call}\n```"
-            grade = grader.grade(response, None, item)
+            grade = grader.grade_text(response, None, item)
             assert not grade.correct and grade.details["status"] == "error", (exit_call, grade.details)
-        good = grader.grade("```python\ndef f(x):\n    return x + 1\n```", None, item)
+        good = grader.grade_text("```python\ndef f(x):\n    return x + 1\n```", None, item)
         assert good.correct, good.details
     finally:
         grader.close()

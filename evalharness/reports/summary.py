@@ -1,11 +1,7 @@
 """What a report says about one run: metric values with 95% intervals, per-item scores, breakdowns,
-latency and throughput, errors and retries. Everything is recomputed from samples.jsonl (the record of
-truth), so a report of an interrupted run still agrees with its samples.
-
-Per-item score for `accuracy`: the share of the item's samples graded correct (0/1 with one sample).
-For `pass@k`: the unbiased estimator from the item's n samples and c correct (`stats.pass_at_k`); items with
-fewer than k samples are left out and counted in `MetricValue.skipped`. Intervals: Wilson when every
-per-item score is 0 or 1, else a percentile bootstrap over items.
+latency and throughput, errors and retries. Every number comes from `metrics.Tally` over samples.jsonl
+(the record of truth), the same code that wrote results.json, so the two agree; a report of an
+interrupted run still agrees with its samples. Definitions are in metrics.py.
 """
 
 from __future__ import annotations
@@ -20,6 +16,7 @@ from evalharness.reports.rundir import Run, Sample
 
 MAX_GROUPS = 60  # a breakdown field with more distinct values than this is an id, not a category
 _PASS_AT = re.compile(r"^pass@(\d+)$")
+_PLAIN = re.compile(r"_(?:macro|micro)$")
 
 
 @dataclass
@@ -59,19 +56,8 @@ class RunSummary:
 
 
 def item_scores(run: Run, metric: str) -> dict[str, float]:
-    """Per-item score for one metric (see the module docstring); item ids in first-seen order."""
-    match = _PASS_AT.match(metric)
-    k = int(match.group(1)) if match else 0
-    scores: dict[str, float] = {}
-    for item_id, samples in run.by_item().items():
-        n = len(samples)
-        c = sum(1 for s in samples if s.correct)
-        if k:
-            if n >= k:
-                scores[item_id] = stats.pass_at_k(n, c, k)
-        else:
-            scores[item_id] = c / n
-    return scores
+    """Per-item score for one metric (see metrics.py); item ids in first-seen order."""
+    return run.tally.item_scores(_PLAIN.sub("", metric))
 
 
 def is_binary(values) -> bool:
@@ -86,21 +72,28 @@ def interval(values: list[float]) -> tuple[tuple[float, float], str]:
 
 
 def summarize(run: Run) -> RunSummary:
-    all_items = len(run.by_item())
+    tally = run.tally
+    all_items = len(tally.items)
     metrics, scores = [], {}
     for name in run.metric_names:
-        per_item = item_scores(run, name)
-        values = list(per_item.values())
-        ci, method = interval(values)
-        value = sum(values) / len(values) if values else 0.0
-        metrics.append(MetricValue(name, value, ci, len(values), method, all_items - len(values)))
-        scores[name] = per_item
-    latencies = sorted(s.latency_s for s in run.samples if s.latency_s is not None and not s.error)
+        try:
+            value = tally.metric(name)
+        except ValueError:  # a metric this version does not know: shown as results.json has it
+            continue
+        items = value.get("items", 0)
+        skipped = all_items - items if _PASS_AT.match(_PLAIN.sub("", name)) else 0
+        metrics.append(MetricValue(name, value["value"], tuple(value["ci95"]), items, value["method"], skipped))
+        scores[name] = item_scores(run, name)
+    if not metrics:
+        value = tally.metric("accuracy")
+        metrics.append(MetricValue("accuracy", value["value"], tuple(value["ci95"]), value["items"], value["method"]))
+        scores["accuracy"] = item_scores(run, "accuracy")
+    latencies = sorted(tally.latencies)
     return RunSummary(
         run=run,
         metrics=metrics,
         item_scores=scores,
-        breakdowns=breakdowns(run, scores[metrics[0].name]),
+        breakdowns=breakdowns(run),
         latencies=latencies,
         latency=stats.latency_summary(latencies),
         tokens_per_s=[tps for s in run.samples if (tps := _tokens_per_s(s)) is not None],
@@ -110,28 +103,16 @@ def summarize(run: Run) -> RunSummary:
     )
 
 
-def breakdowns(run: Run, scores: dict[str, float]) -> dict[str, list[GroupRow]]:
-    """Primary-metric value per group of each breakdown field (results.json's keys, else the items' meta)."""
-    metas: dict[str, dict[str, Any]] = {}
-    for s in run.samples:
-        metas.setdefault(s.id, s.meta)
-    keys = list((run.results.get("breakdown") or {}).keys())
-    if not keys:
-        keys = sorted({k for meta in metas.values() for k in meta})
+def breakdowns(run: Run) -> dict[str, list[GroupRow]]:
+    """Primary accuracy per group of each breakdown field (the subsets first, for a family)."""
+    keys = (["subset"] if run.spec.subsets else []) + list(run.spec.breakdown)
+    declared = set(run.results.get("breakdown") or {})
     out: dict[str, list[GroupRow]] = {}
     for key in keys:
-        groups: dict[str, list[float]] = {}
-        for item_id, score in scores.items():
-            value = metas.get(item_id, {}).get(key)
-            if value is not None:
-                groups.setdefault(str(value), []).append(score)
-        if 1 < len(groups) <= MAX_GROUPS or (len(groups) == 1 and key in (run.results.get("breakdown") or {})):
-            rows = []
-            for name in sorted(groups, key=_natural):
-                vals = groups[name]
-                ci, _ = interval(vals)
-                rows.append(GroupRow(name, len(vals), sum(vals) / len(vals), ci))
-            out[key] = rows
+        groups = run.tally.breakdown(key)
+        groups.pop("None", None)
+        if 1 < len(groups) <= MAX_GROUPS or (len(groups) == 1 and key in declared) or key == "subset":
+            out[key] = [GroupRow(name, g["items"], g["accuracy"], tuple(g["ci95"])) for name, g in groups.items()]
     return out
 
 
@@ -159,8 +140,3 @@ def _counts(run: Run) -> dict[str, int]:
 def _error_kind(error: str) -> str:
     """Group errors by their wording without numbers/ids, so 'HTTP 503 after 3 tries' variants count once."""
     return re.sub(r"\d+(\.\d+)?", "N", error)[:100]
-
-
-def _natural(text: str) -> tuple:
-    """Sort key putting 'Level 2' before 'Level 10'."""
-    return tuple(int(p) if p.isdigit() else p.lower() for p in re.split(r"(\d+)", text))

@@ -17,7 +17,7 @@ import signal
 from typing import Any
 
 from evalharness.graders.code import programs as code_programs
-from evalharness.graders.base import Grade, Grader
+from evalharness.graders.base import Exchange, Grade, Grader, GraderOptions
 from evalharness.graders.code.extract import extract_code, extract_program
 from evalharness.sandbox import Limits, RunResult, open_sandbox
 
@@ -60,15 +60,25 @@ def verdict(result: RunResult, marker: str) -> tuple[str, str | None]:
     return "error", f"exit code {result.exit_code}"
 
 
+class CodeExecOptions(GraderOptions):
+    timeout_s: float = 10.0
+    memory_mb: int = 2048
+    file_mb: int = 16
+    allow_unsafe_exec: bool = False
+    workers: int | None = None
+    python: str | None = None
+
+
 class CodeExec(Grader):
     name = "code_exec"
+    Options = CodeExecOptions
     blocking = True
     needs_gold = False  # the tests are the reference: records for `evalharness grade` need no `gold`
 
-    def __init__(self, timeout_s: float = 10.0, memory_mb: int = 2048, allow_unsafe_exec: bool = False,
-                 workers: int | None = None, file_mb: int = 16, python: str | None = None):
-        self.limits = Limits(timeout_s=float(timeout_s), memory_mb=int(memory_mb), file_mb=int(file_mb))
-        self.sandbox = open_sandbox(workers=workers, allow_unsafe=allow_unsafe_exec, python=python)
+    def setup(self) -> None:
+        o = self.options
+        self.limits = Limits(timeout_s=float(o.timeout_s), memory_mb=int(o.memory_mb), file_mb=int(o.file_mb))
+        self.sandbox = open_sandbox(workers=o.workers, allow_unsafe=o.allow_unsafe_exec, python=o.python)
         self.max_workers = getattr(self.sandbox, "size", 2) + 2
 
     def candidate(self, response: str, item: dict[str, Any]) -> str:
@@ -78,9 +88,10 @@ class CodeExec(Grader):
             return extract_code(response or "", entry)
         return extract_program(response or "", item.get("prompt"), entry)
 
-    def grade(self, response: str, gold: Any, item: dict[str, Any]) -> Grade:
+    def grade(self, exchange: Exchange) -> Grade:
+        item = exchange.fields
         try:
-            code = self.candidate(response, item)
+            code = self.candidate(exchange.text, item)
         except ValueError as exc:
             return Grade(False, None, {"status": "error", "exception": "BadItem", "stderr_tail": str(exc)})
         if not code.strip():

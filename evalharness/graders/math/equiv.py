@@ -6,10 +6,11 @@ that is cheap and certain (equal strings, two plain numbers, two words, a choice
 a sympy worker process (math_pool -> math_compare) under a per-comparison timeout. The parent never
 imports sympy, so a run whose answers are all plain numbers starts instantly.
 
-Options (from the suite's `grader:` mapping and its `extract:` block):
+Options (`MathEquivOptions`, from the suite's `grader:` mapping; extraction follows the run's `extract:`
+block, see extract.py, with `bare` answers always accepted):
 - `extract`: `{strategies: [boxed, final_answer, answer_is, hash, last_math, last_number],
-  patterns: [regex, ...], fallback: last_number | none}`. `patterns` are tried first on the response
-  (group 1, or the whole match, is the answer); `fallback: none` drops the last-number guess.
+  patterns: [regex, ...], fallback: last_number | none}` for this grader only. `patterns` are tried first on
+  the response (group 1, or the whole match, is the answer); `fallback: none` drops the last-number guess.
 - `timeout_s` (default 1.5): wall-clock limit of one sympy comparison; a timeout counts as not equal. Power
   towers and the like are caught before evaluation, so only a starved worker ever gets near it.
 - `workers` (default: CPU count, at most 4): sympy worker processes.
@@ -30,8 +31,8 @@ import threading
 from typing import Any
 
 from evalharness.errors import UserError
-from evalharness.graders.base import Grade, Grader
-from evalharness.extract import DEFAULT_STRATEGIES, extract_answer
+from evalharness.extract import extract_answer
+from evalharness.graders.base import Exchange, Grade, Grader, GraderOptions
 from evalharness.graders.math.normalize import (assigned_name, decimals_of, key, normalize, numbers_match,
                                                 plain_number, split_top_level)
 
@@ -46,24 +47,37 @@ _COMPATIBLE = {frozenset(pair) for pair in [("matrix",), ("sequence",), ("relati
 _FUNCTIONS = re.compile(r"\\(?:sin|cos|tan|cot|sec|csc|log|ln|exp|lim|sum|int|prod|arc)|\b(?:sin|cos|tan|log|ln|exp)\b")
 
 
+class MathEquivOptions(GraderOptions):
+    timeout_s: float = 1.5
+    workers: int | None = None
+    max_answer_chars: int = 400
+
+    def __post_init__(self) -> None:
+        if not self.timeout_s or self.timeout_s <= 0:
+            raise ValueError(f"expected a positive number of seconds (e.g. timeout_s: 1.0), got {self.timeout_s!r}")
+
+
 class MathEquiv(Grader):
     name = "math_equiv"
+    Options = MathEquivOptions
     blocking = True
     max_workers = 8
+    bare_answers = True
 
-    def __init__(self, extract: dict[str, Any] | None = None, timeout_s: float = 1.5, workers: int | None = None,
-                 max_answer_chars: int = 400):
+    def setup(self) -> None:
         if importlib.util.find_spec("latex2sympy2_extended") is None:
             raise UserError("math_equiv needs the LaTeX parser: pip install 'latex2sympy2_extended[antlr4_13_2]'")
-        self.strategies, self.patterns = _extract_options(extract or {})
-        if not timeout_s or timeout_s <= 0:
-            raise UserError("math_equiv: timeout_s must be a positive number of seconds, e.g. timeout_s: 1.0")
-        self.timeout_s = float(timeout_s)
-        self.workers = int(workers or max(1, min(4, os.cpu_count() or 1)))
-        self.max_answer_chars = int(max_answer_chars)
+        self.timeout_s = float(self.options.timeout_s)
+        self.workers = int(self.options.workers or max(1, min(4, os.cpu_count() or 1)))
+        self.max_answer_chars = int(self.options.max_answer_chars)
         self._pool = None
 
-    def grade(self, response: str, gold: Any, item: dict[str, Any] | None = None) -> Grade:
+    def grade(self, exchange: Exchange) -> Grade:
+        if exchange.response is None:
+            return Grade(False, None)
+        return self.grade_pair(exchange.text, exchange.gold)
+
+    def grade_pair(self, response: str, gold: Any) -> Grade:
         try:
             pred, how = self.extract(response)
             gold_answer, _ = extract_answer(_tail(str(gold if gold is not None else "")))
@@ -76,12 +90,10 @@ class MathEquiv(Grader):
     def extract(self, response: str) -> tuple[str, str]:
         """The final answer in a response (or the bare answer itself) and how it was found."""
         text = _tail(response or "")
-        for pattern in self.patterns:
-            matches = list(pattern.finditer(text))
-            if matches:
-                last = matches[-1]
-                return (last.group(1) if last.groups() else last.group(0)).strip(), "pattern"
-        return extract_answer(text, self.strategies)
+        found = self.extractor(text)
+        if found.answer is None:
+            return text.strip(), "whole"
+        return found.answer, found.how
 
     def compare(self, gold: str, pred: str) -> tuple[bool, dict[str, Any]]:
         """Equivalence of two extracted answers, with how it was decided."""
@@ -206,25 +218,3 @@ def _nesting(s: str) -> int:
 
 def _tail(text: str) -> str:
     return text[-_MAX_TEXT_CHARS:] if len(text) > _MAX_TEXT_CHARS else text
-
-
-def _extract_options(options: dict[str, Any]) -> tuple[tuple[str, ...], list[re.Pattern]]:
-    unknown = set(options) - {"strategies", "patterns", "fallback"}
-    if unknown:
-        raise UserError(f"math_equiv: unknown extract option(s) {sorted(unknown)}; "
-                        "use strategies, patterns or fallback")
-    strategies = tuple(options.get("strategies") or DEFAULT_STRATEGIES)
-    bad = [name for name in strategies if name not in DEFAULT_STRATEGIES]
-    if bad:
-        raise UserError(f"math_equiv: unknown extract strategy {bad[0]!r}; known: {', '.join(DEFAULT_STRATEGIES)}")
-    fallback = options.get("fallback", "last_number")
-    if fallback not in ("last_number", "none"):
-        raise UserError(f"math_equiv: extract.fallback must be last_number or none, got {fallback!r}")
-    if fallback == "none":
-        strategies = tuple(name for name in strategies if name != "last_number")
-    try:
-        patterns = [re.compile(p) for p in options.get("patterns") or []]
-    except re.error as err:
-        raise UserError(f"math_equiv: extract.patterns has an invalid regex: {err}") from None
-    return strategies, patterns
-

@@ -1,0 +1,299 @@
+"""The typed shape of a suite file (docs/suites.md): msgspec structs checked by `schema.convert`.
+
+`TaskFile` is one evaluated set (dataset, fields, prompt, generation, extract, graders, solver); `SuiteFile`
+adds the suite's name, reporting settings and `subsets:`. A family's top level may be partial (a subset
+supplies the rest), so `SuiteFile` types its task keys loosely and each merged subset is checked as a
+`TaskFile`; `SuiteSchema` (JSON Schema only) is `SuiteFile` with the task keys typed, for editors.
+Value types that are not plain structs (`FieldOp`, `GraderRef`, `SolverRef`) parse themselves in
+`from_yaml` and describe themselves in `json_schema`.
+"""
+
+from __future__ import annotations
+
+import re
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import msgspec
+
+from evalharness.extract import ExtractSpec
+from evalharness.schema import Strict
+
+FIELD_OPS = ("strip", "lower", "remove_commas", "str", "last_boxed")
+FIELD_OPS_WITH_ARG = ("after", "regex", "sub", "index")
+
+
+# ---- what the rest of the code uses (plain frozen dataclasses, built from the checked file types) ----------
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    hf_path: str | None = None
+    hf_name: str | None = None
+    hf_split: str = "test"
+    local: str | None = None
+    path: Path | None = None  # a file shipped with the suite, resolved relative to the suite file
+    format: str | None = None
+    records: str | None = None
+    columns: tuple[str, ...] | None = None
+    filter: dict[str, Any] | None = field(default=None, hash=False)
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    column: str
+    ops: tuple[Any, ...] = ()  # as written: "strip" or {"regex": PATTERN} (checked by FieldOp on load)
+    value: Any = msgspec.UNSET  # a constant instead of a column
+
+
+@dataclass(frozen=True)
+class FewShotSpec:
+    count: int
+    dataset: DatasetSpec | None = None
+    inline: tuple[dict[str, Any], ...] = ()
+    seed: int = 1234
+    answer_template: str = "{gold}"
+    multiturn: bool = True
+    separator: str = "\n\n"
+
+
+@dataclass(frozen=True)
+class PromptSpec:
+    template: str
+    system: str | None = None
+    fewshot: FewShotSpec | None = None
+
+
+# ---- what a suite file may say (msgspec structs, checked by schema.convert) -------------------------------
+
+
+class HubSpec(Strict, frozen=True):
+    path: str
+    name: str | None = None
+    split: str = "test"
+
+
+class DatasetFile(Strict, frozen=True):
+    """Where items come from: `--data`, a file shipped beside the suite (`path`), `$EVALHARNESS_DATA_DIR/
+    <local>`, or the Hugging Face hub (`hf`). `filter` keeps rows whose column equals a value (or one of a
+    list of values)."""
+
+    hf: HubSpec | None = None
+    local: str | None = None
+    path: str | None = None
+    format: Literal["jsonl", "json", "parquet", "csv", "tsv"] | None = None
+    records: str | None = None
+    columns: list[str] | None = None
+    filter: dict[str, Any] | None = None
+
+    def __post_init__(self) -> None:
+        if self.hf is None and not self.local and not self.path:
+            raise ValueError("needs at least one of hf, local or path")
+
+    def spec(self, base_dir: Path) -> DatasetSpec:
+        """The runtime spec, `path` made relative to the suite file's folder."""
+        path = Path(self.path) if self.path else None
+        if path is not None and not path.is_absolute():
+            path = base_dir / path
+        return DatasetSpec(
+            hf_path=self.hf.path if self.hf else None, hf_name=self.hf.name if self.hf else None,
+            hf_split=self.hf.split if self.hf else "test", local=self.local, path=path, format=self.format,
+            records=self.records, columns=tuple(self.columns) if self.columns is not None else None,
+            filter=dict(self.filter) if self.filter else None)
+
+
+class FieldOp:
+    """One step of a field mapping: `strip`, `lower`, `remove_commas`, `str`, `last_boxed`, or a one-key
+    mapping `{after: TEXT}`, `{regex: PATTERN}`, `{sub: [PATTERN, REPLACEMENT]}`, `{index: "ABCD"}`."""
+
+    def __init__(self, kind: str, arg: Any = None):
+        self.kind = kind
+        self.arg = arg
+
+    def __eq__(self, other: Any) -> bool:
+        return isinstance(other, FieldOp) and (self.kind, self.arg) == (other.kind, other.arg)
+
+    def __hash__(self) -> int:
+        return hash((self.kind, repr(self.arg)))
+
+    def __repr__(self) -> str:
+        return repr(self.raw)
+
+    @property
+    def raw(self) -> Any:
+        """As written in the suite: a name, or a one-key mapping (what `datasets` applies)."""
+        return self.kind if self.arg is None else {self.kind: self.arg}
+
+    @classmethod
+    def from_yaml(cls, op: Any) -> "FieldOp":
+        known = ", ".join([*FIELD_OPS, *(f"{{{k}: ...}}" for k in FIELD_OPS_WITH_ARG)])
+        if isinstance(op, str):
+            if op not in FIELD_OPS:
+                raise ValueError(f"expected one of {known}, got {op!r}")
+            return cls(op)
+        if not isinstance(op, dict) or len(op) != 1 or next(iter(op)) not in FIELD_OPS_WITH_ARG:
+            raise ValueError(f"expected one of {known}, got {op!r}")
+        (kind, arg), = op.items()
+        if kind == "sub" and not (isinstance(arg, list) and len(arg) == 2 and all(isinstance(a, str) for a in arg)):
+            raise ValueError(f"expected sub: [PATTERN, REPLACEMENT], got {arg!r}")
+        if kind in ("after", "regex", "index") and not isinstance(arg, str):
+            raise ValueError(f"expected {kind}: a string, got {arg!r}")
+        if kind in ("regex", "sub"):
+            pattern = arg if kind == "regex" else arg[0]
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"expected a valid regular expression ({exc}), got {pattern!r}") from None
+        return cls(kind, arg)
+
+    @staticmethod
+    def json_schema() -> dict[str, Any]:
+        with_arg = {"type": "object", "minProperties": 1, "maxProperties": 1,
+                    "properties": {"after": {"type": "string"}, "regex": {"type": "string"},
+                                   "index": {"type": "string"},
+                                   "sub": {"type": "array", "items": {"type": "string"}, "minItems": 2,
+                                           "maxItems": 2}},
+                    "additionalProperties": False}
+        return {"anyOf": [{"enum": list(FIELD_OPS)}, with_arg]}
+
+
+class FieldFile(Strict, frozen=True):
+    """A mapped field: a dataset `column` (dotted for nested records) or a constant `value`, then `ops`."""
+
+    column: str | None = None
+    value: Any = msgspec.UNSET
+    ops: tuple[FieldOp, ...] = ()
+
+    def __post_init__(self) -> None:
+        if (self.column is None) == (self.value is msgspec.UNSET):
+            raise ValueError("expected exactly one of column (a dataset column) or value (a constant)")
+
+    def spec(self) -> FieldSpec:
+        return FieldSpec(self.column or "", tuple(op.raw for op in self.ops), self.value)
+
+
+class _NamedRef:
+    """A part named by a string or by a mapping `{name: ..., option: value, ...}`."""
+
+    what = "part"
+
+    def __init__(self, name: str, options: dict[str, Any] | None = None):
+        self.name = name
+        self.options = dict(options or {})
+
+    def __eq__(self, other: Any) -> bool:
+        return type(other) is type(self) and (self.name, self.options) == (other.name, other.options)
+
+    def __hash__(self) -> int:
+        return hash((self.name, repr(sorted(self.options.items()))))
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.name!r}, {self.options!r})"
+
+    @classmethod
+    def from_yaml(cls, value: Any):
+        if isinstance(value, str) and value:
+            return cls(value)
+        if isinstance(value, dict) and isinstance(value.get("name"), str) and value["name"]:
+            return cls(value["name"], {k: v for k, v in value.items() if k != "name"})
+        raise ValueError(f"expected a {cls.what} name or a mapping with `name` and options, got {value!r}")
+
+    @classmethod
+    def json_schema(cls) -> dict[str, Any]:
+        return {"anyOf": [{"type": "string"},
+                          {"type": "object", "required": ["name"], "properties": {"name": {"type": "string"}}}]}
+
+
+class GraderRef(_NamedRef):
+    what = "grader"
+
+
+class SolverRef(_NamedRef):
+    what = "solver"
+
+    def __init__(self, name: str = "generate", options: dict[str, Any] | None = None):
+        super().__init__(name, options)
+
+
+class FewShotFile(Strict, frozen=True):
+    count: Annotated[int, msgspec.Meta(ge=0)]
+    dataset: DatasetFile | None = None
+    inline: tuple[dict[str, Any], ...] = ()
+    seed: int = 1234
+    answer_template: str = "{gold}"
+    multiturn: bool = True
+    separator: str = "\n\n"
+
+    def __post_init__(self) -> None:
+        if self.count and self.dataset is None and len(self.inline) < self.count:
+            raise ValueError(f"count is {self.count} but only {len(self.inline)} inline exemplars and no "
+                             "dataset to draw from")
+
+
+class PromptFile(Strict, frozen=True):
+    template: str
+    system: str | None = None
+    fewshot: FewShotFile | None = None
+
+    def spec(self, base_dir: Path) -> PromptSpec:
+        shots = None
+        if self.fewshot is not None:
+            f = self.fewshot
+            shots = FewShotSpec(count=f.count, dataset=f.dataset.spec(base_dir) if f.dataset else None,
+                                inline=tuple(f.inline), seed=f.seed, answer_template=f.answer_template,
+                                multiturn=f.multiturn, separator=f.separator)
+        return PromptSpec(template=self.template, system=self.system, fewshot=shots)
+
+
+Unset = msgspec.UnsetType
+
+
+class Generation(Strict):
+    """Parameters sent with every request (only those given); `n` completions per item."""
+
+    temperature: Annotated[float, msgspec.Meta(ge=0, le=2)] | None | Unset = msgspec.UNSET
+    max_tokens: Annotated[int, msgspec.Meta(ge=1)] | None | Unset = msgspec.UNSET
+    top_p: float | None | Unset = msgspec.UNSET
+    seed: int | None | Unset = msgspec.UNSET
+    stop: str | list[str] | None | Unset = msgspec.UNSET
+    n: Annotated[int, msgspec.Meta(ge=1)] | Unset = msgspec.UNSET
+
+    def params(self) -> dict[str, Any]:
+        out = {name: getattr(self, name) for name in self.__struct_fields__}
+        out = {k: v for k, v in out.items() if v is not msgspec.UNSET and v is not None}
+        if isinstance(out.get("stop"), str):
+            out["stop"] = [out["stop"]]
+        return out
+
+
+class TaskFile(Strict):
+    dataset: DatasetFile
+    fields: Annotated[dict[str, str | FieldFile], msgspec.Meta(min_length=1)]
+    prompt: PromptFile
+    grader: GraderRef
+    generation: Generation = msgspec.field(default_factory=Generation)
+    extract: ExtractSpec | None = None
+    graders: list[GraderRef] = msgspec.field(default_factory=list)
+    solver: SolverRef = msgspec.field(default_factory=SolverRef)
+    vars: dict[str, str | int | float | bool] = msgspec.field(default_factory=dict)
+
+
+_SUITE_FIELDS = [
+    ("name", str),
+    ("description", str),
+    ("include", str | None, None),
+    ("metrics", list[str], msgspec.field(default_factory=lambda: ["accuracy"])),
+    ("breakdown", str | list[str] | None, None),
+    ("aggregate", Literal["macro", "micro"], "micro"),
+    ("subsets", list[str] | dict[str, dict[str, Any] | None] | None, None),
+]
+_TASK_KEYS = list(TaskFile.__struct_fields__)
+
+# What `parse_suite` checks first: the suite's own keys typed, task keys checked later per task.
+SuiteFile = msgspec.defstruct("SuiteFile", [*_SUITE_FIELDS, *((k, Any, None) for k in _TASK_KEYS)],
+                              bases=(Strict,))
+# What editors see: the same keys, task keys typed (all optional at the top level of a family).
+_TASK_TYPES = typing.get_type_hints(TaskFile, include_extras=True)
+SuiteSchema = msgspec.defstruct("Suite", [*_SUITE_FIELDS, *((k, _TASK_TYPES[k] | None, None) for k in _TASK_KEYS)],
+                                bases=(Strict,))
