@@ -43,9 +43,9 @@ def load_items(
         rows = rows[:limit]
     items = []
     for index, (position, row) in enumerate(rows):
-        item = map_row(row, start + index, fields, source)
+        item = map_row(row, position, fields, source)  # an item without an id is named by its row
         item_id = f"{subset}/{item.id}" if subset is not None else item.id
-        items.append(Item(id=item_id, index=item.index, fields=item.fields, subset=subset, row=position))
+        items.append(Item(id=item_id, index=start + index, fields=item.fields, subset=subset, row=position))
     return items
 
 

@@ -197,6 +197,22 @@ class Tally:
         return out
 
 
+def average_of(metric: str, spec: MetricSpec) -> str:
+    """`macro` or `micro`: how `metric`'s value averages a family's items (always micro otherwise)."""
+    match = _METRIC.match(metric)
+    if not spec.subsets or match is None:
+        return "micro"
+    return match.group("avg") or spec.aggregate
+
+
+def macro_mean(scores: list[float], strata: list[Any]) -> float:
+    """Mean over strata of each stratum's mean score."""
+    groups: dict[Any, list[float]] = defaultdict(list)
+    for score, stratum in zip(scores, strata):
+        groups[stratum].append(score)
+    return sum(sum(v) / len(v) for v in groups.values()) / len(groups) if groups else 0.0
+
+
 def _mean_with_interval(values: list[float]) -> dict[str, Any]:
     """Mean of per-item scores with its 95% interval: Wilson for 0/1 scores, else a bootstrap."""
     if not values:

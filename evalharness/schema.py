@@ -54,10 +54,18 @@ def describe_error(err: msgspec.ValidationError, data: Any, type_: Any, root: st
                    prefix: str = "") -> str:
     """Turn msgspec's message ("Expected `int`, got `str` - at `$.a.b`") into ours ("a.b: expected ...")."""
     parent, key, message = _problem(err, data, type_)
-    parent = (prefix + parent).lstrip(".") or root
+    parent = _join(prefix, parent) or root
     if key is not None:
         return f"{parent}.{key}: {message}" if parent else f"{key}: {message}"
     return f"{parent}: {message}"
+
+
+def _join(prefix: str, path: str) -> str:
+    """`grader` + `.timeout_s` -> `grader.timeout_s`; `fields` + `[0]` -> `fields[0]`."""
+    prefix, path = prefix.strip("."), path.lstrip(".") if not path.startswith(".[") else path[1:]
+    if not prefix or not path:
+        return prefix or path
+    return prefix + path if path.startswith("[") else f"{prefix}.{path}"
 
 
 def _problem(err: msgspec.ValidationError, data: Any, type_: Any) -> tuple[str, str | None, str]:

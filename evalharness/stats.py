@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Any, Sequence
 
 Z95 = 1.959963984540054
 
@@ -147,12 +147,15 @@ class PairedDelta:
 
 
 def paired_bootstrap(
-    a: Sequence[float], b: Sequence[float], level: float = 0.95, n_boot: int = BOOTSTRAP_DRAWS, seed: int = 0
+    a: Sequence[float], b: Sequence[float], level: float = 0.95, n_boot: int = BOOTSTRAP_DRAWS, seed: int = 0,
+    strata: Sequence[Any] | None = None,
 ) -> PairedDelta:
     """Paired bootstrap of mean(b) - mean(a): items are resampled together, so per-item difficulty cancels.
 
-    The p-value is two-sided: twice the share of resampled deltas on the far side of zero from the observed
-    delta, with the +1 correction so it is never exactly 0 (a bootstrap cannot prove p = 0)."""
+    With `strata` (e.g. each item's subset), the statistic is the mean over strata of the per-stratum mean
+    difference (a macro average) and items are resampled within their stratum. The p-value is two-sided:
+    twice the share of resampled deltas on the far side of zero from the observed delta, with the +1
+    correction so it is never exactly 0 (a bootstrap cannot prove p = 0)."""
     import numpy as np
 
     xa = np.asarray(a, dtype=float)
@@ -162,10 +165,12 @@ def paired_bootstrap(
     if xa.size == 0:
         return PairedDelta(0.0, (0.0, 0.0), 1.0)
     diff = xb - xa
-    delta = float(diff.mean())
+    groups = [diff] if strata is None else [diff[[i for i, s in enumerate(strata) if s == key]]
+                                            for key in dict.fromkeys(strata)]
+    delta = float(np.mean([g.mean() for g in groups]))
     if not diff.any():
         return PairedDelta(0.0, (0.0, 0.0), 1.0)
-    means = _resampled_means(diff, n_boot, seed)
+    means = np.mean([_resampled_means(g, n_boot, seed + k) for k, g in enumerate(groups)], axis=0)
     tail = (1 - level) / 2 * 100
     lo, hi = np.percentile(means, [tail, 100 - tail])
     below = int((means <= 0).sum())

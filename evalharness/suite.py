@@ -272,4 +272,6 @@ def suite_json_schema() -> dict[str, Any]:
 
     from evalharness.suite_schema import SuiteSchema
 
-    return json_schema(SuiteSchema, "evalharness suite")
+    schema = json_schema(SuiteSchema, "evalharness suite")
+    schema["$defs"]["Suite"]["required"] = ["name"]  # the rest may come from an `include:` file
+    return schema

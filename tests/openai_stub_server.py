@@ -7,6 +7,7 @@ start (`--config FILE`) or replaced at run time with `POST /_config`:
     {"latency_s": 0.05,                       # sleep before answering
      "replies": {"<last user message>": "<reply>", ...},   # exact lookup
      "contains": [["<substring>", "<reply>"], ...],         # first substring match (slower)
+     "tool_calls": {"<last user message>": [{"name": "f", "arguments": {...}}, ...]},  # answer with calls
      "default_reply": "I do not know.",
      "fail_first": 0, "fail_status": 429, "retry_after": 0,  # first K attempts of each prompt fail
      "always_status": null,                   # e.g. 401: every request gets this status
@@ -63,24 +64,44 @@ def choose_status(body: dict, headers: dict[str, str]) -> tuple[int, dict[str, s
     return 200, {}
 
 
-def completion(body: dict, text: str) -> dict:
+def calls_for(messages: list[dict]) -> list[dict] | None:
+    """OpenAI `tool_calls` for the last user message, when the config lists some (arguments as JSON text)."""
+    last = next((m.get("content", "") for m in reversed(messages) if m.get("role") == "user"), "")
+    calls = (STATE["config"].get("tool_calls") or {}).get(last)
+    if not calls:
+        return None
+    return [{"id": f"call_{i}", "type": "function",
+             "function": {"name": c["name"], "arguments": c["arguments"] if isinstance(c["arguments"], str)
+                          else json.dumps(c["arguments"])}} for i, c in enumerate(calls)]
+
+
+def completion(body: dict, text: str, calls: list[dict] | None = None) -> dict:
     prompt_tokens = sum(len(str(m.get("content", "")).split()) for m in body.get("messages", []))
+    message = {"role": "assistant", "content": text}
+    if calls:
+        message = {"role": "assistant", "content": None, "tool_calls": calls}
     return {
         "id": "chatcmpl-stub", "object": "chat.completion", "model": body.get("model", "stub"),
-        "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
+        "choices": [{"index": 0, "message": message, "finish_reason": "tool_calls" if calls else "stop"}],
         "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": len(text.split()),
                   "total_tokens": prompt_tokens + len(text.split())},
     }
 
 
-def stream_chunks(body: dict, text: str) -> bytes:
-    words = text.split(" ")
+def stream_chunks(body: dict, text: str, calls: list[dict] | None = None) -> bytes:
+    words = text.split(" ") if not calls else []
     events = []
     for i, word in enumerate(words):
         delta = {"content": word if i == 0 else " " + word}
         events.append({"choices": [{"index": 0, "delta": delta, "finish_reason": None}]})
+    for i, call in enumerate(calls or []):  # name first, then the arguments in two pieces, as servers do
+        args = call["function"]["arguments"]
+        head = {"index": i, "id": call["id"], "type": "function", "function": {"name": call["function"]["name"]}}
+        for piece in (head, {"index": i, "function": {"arguments": args[: len(args) // 2]}},
+                      {"index": i, "function": {"arguments": args[len(args) // 2:]}}):
+            events.append({"choices": [{"index": 0, "delta": {"tool_calls": [piece]}, "finish_reason": None}]})
     final = completion(body, text)
-    events.append({"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
+    events.append({"choices": [{"index": 0, "delta": {}, "finish_reason": "tool_calls" if calls else "stop"}]})
     events.append({"choices": [], "usage": final["usage"]})
     out = "".join(f"data: {json.dumps(e)}\n\n" for e in events) + "data: [DONE]\n\n"
     return out.encode()
@@ -119,7 +140,8 @@ async def route(method: str, path: str, headers: dict[str, str], raw: bytes) -> 
         stats = {"requests": STATE["requests"], "by_status": dict(STATE["by_status"]),
                  "first_request_at": STATE.get("first"), "last_request_at": STATE.get("last"),
                  "max_inflight": STATE["max_inflight"], "seeds": STATE["seeds"],
-                 "authorization_seen": STATE.get("auth"), "last_params": STATE.get("last_params")}
+                 "authorization_seen": STATE.get("auth"), "last_params": STATE.get("last_params"),
+                 "last_tools": STATE.get("last_tools")}
         return http_response(200, json.dumps(stats).encode())
     if path == "/_reset":
         STATE.update(requests=0, by_status=Counter(), attempts=Counter(), first=None, last=None, max_inflight=0,
@@ -157,10 +179,12 @@ async def route(method: str, path: str, headers: dict[str, str], raw: bytes) -> 
         message = {"error": {"message": f"stub error {status}", "type": "stub"}}
         return http_response(status, json.dumps(message).encode(), extra=extra)
     text = reply_for(body.get("messages", []))
+    calls = calls_for(body.get("messages", []))
     STATE["last"] = time.time()
+    STATE["last_tools"] = body.get("tools")
     if body.get("stream"):
-        return http_response(200, stream_chunks(body, text), "text/event-stream")
-    return http_response(200, json.dumps(completion(body, text)).encode())
+        return http_response(200, stream_chunks(body, text, calls), "text/event-stream")
+    return http_response(200, json.dumps(completion(body, text, calls)).encode())
 
 
 async def serve(port: int, config: dict) -> None:

@@ -43,5 +43,6 @@ def make_grader(name: str, options: dict[str, Any] | GraderOptions | None = None
     """Build the grader called `name` with suite/CLI `options`; unknown names and options are user errors."""
     cls = grader_class(name, base_dir)
     if not isinstance(options, GraderOptions):
-        options = convert(options or {}, cls.Options, source=source or f"grader {name}", root="options")
+        options = convert(options or {}, cls.Options, source=source or f"grader {name}", root="options",
+                          prefix="options")
     return cls(options, extractor=extractor)

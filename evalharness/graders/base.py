@@ -92,7 +92,7 @@ class Grader:
     def __init__(self, options: GraderOptions | None = None, /, *, extractor: Extractor | None = None,
                  **kwargs: Any):
         if options is None:
-            options = convert(kwargs, self.Options, source=f"grader {self.name}", root="options")
+            options = convert(kwargs, self.Options, source=f"grader {self.name}", root="options", prefix="options")
         self.options = options
         if options.extract is not None or extractor is None:  # the grader's own rules, else the run's
             extractor = Extractor(options.extract, self.default_strategies, self.bare_answers)

@@ -6,7 +6,9 @@ item sets differ). Per suite and metric: delta = later - first with a 95% interv
   interval from the paired-proportion Wald formula;
 - otherwise (pass@k, several samples per item): paired bootstrap over items (delta interval and p-value).
 Flips are the items that went right→wrong and wrong→right (for non-0/1 scores: score went down / up).
-`--fail-if-worse`: exit code 1 when some later run is worse with p < alpha.
+`--fail-if-worse`: exit code 1 when some later run is worse with p < alpha on a suite-level metric.
+Families add one row per subset (shown, not gated: 57 MMLU subjects at alpha 0.05 would trip by chance) and
+compare macro averages with a paired bootstrap stratified by subset.
 Each argument may also be a folder of run directories (one per suite), compared suite by suite.
 """
 
@@ -19,6 +21,7 @@ from pathlib import Path
 from evalharness import stats
 from evalharness.errors import UserError
 from evalharness.reports.rundir import Run, Sample, expand_run_dirs, load_run
+from evalharness.metrics import average_of, macro_mean
 from evalharness.reports.summary import is_binary, item_scores
 
 MAX_FLIPS_SHOWN = 200  # per direction and comparison in compare.html; the table counts all of them
@@ -43,6 +46,7 @@ class Comparison:
     better: list[str] = field(default_factory=list)  # item ids wrong→right (or score up)
     latency: dict[str, float] = field(default_factory=dict)  # base_p50, base_p90, other_p50, other_p90
     tokens: tuple[float, float] = (0.0, 0.0)  # mean completion tokens per sample: base, other
+    subset: str | None = None  # a family's per-subset row (shown, but not part of --fail-if-worse)
 
     def significant(self, alpha: float) -> bool:
         return self.p_value < alpha and self.delta != 0
@@ -90,13 +94,25 @@ def compare_sets(sets: list[RunSet]) -> tuple[list[Comparison], list[str]]:
                     notes.append(f"{suite}: run {other.label} has no {metric}, skipped")
                     continue
                 comparisons.append(compare_pair(base_run, run, metric, base.label, other.label, notes))
+            for subset in base_run.spec.subsets:
+                if subset in run.spec.subsets:
+                    comparisons.append(compare_pair(base_run, run, "accuracy", base.label, other.label, notes,
+                                                    subset=subset))
         for suite in other.runs.keys() - base.runs.keys():
             notes.append(f"{suite}: only in run {other.label}, nothing to compare against")
     return comparisons, notes
 
 
-def compare_pair(base: Run, other: Run, metric: str, base_label: str, other_label: str, notes: list[str]) -> Comparison:
+def compare_pair(base: Run, other: Run, metric: str, base_label: str, other_label: str, notes: list[str],
+                 subset: str | None = None) -> Comparison:
+    """One metric of one suite (or of one subset of a family), later run against the first, on shared items.
+    A macro average (a family's `accuracy_macro`, or its headline when the suite averages by subset) is
+    compared with a paired bootstrap stratified by subset, so each subset weighs what it weighs in the
+    figure."""
     a_scores, b_scores = item_scores(base, metric), item_scores(other, metric)
+    if subset is not None:
+        in_subset = base.tally.item_subsets()
+        a_scores = {i: v for i, v in a_scores.items() if in_subset.get(i) == subset}
     shared = [i for i in a_scores if i in b_scores]
     if len(shared) != len(a_scores) or len(shared) != len(b_scores):
         notes.append(f"{base.suite} {metric}: item sets differ, compared on the {len(shared)} shared items "
@@ -112,7 +128,14 @@ def compare_pair(base: Run, other: Run, metric: str, base_label: str, other_labe
     worse = [i for i, x, y in zip(shared, a, b) if y < x]
     better = [i for i, x, y in zip(shared, a, b) if y > x]
     n = len(shared)
-    if is_binary(a) and is_binary(b):
+    base_value, other_value = sum(a) / n, sum(b) / n
+    if subset is None and average_of(metric, base.spec) == "macro":
+        subsets = base.tally.item_subsets()
+        strata = [subsets.get(i) for i in shared]
+        result = stats.paired_bootstrap(a, b, strata=strata)
+        base_value, other_value = macro_mean(a, strata), macro_mean(b, strata)
+        delta, ci, p, test = other_value - base_value, result.ci95, result.p_value, "stratified bootstrap"
+    elif is_binary(a) and is_binary(b):
         delta = (len(better) - len(worse)) / n
         ci = stats.paired_proportion_ci(len(worse), len(better), n)
         p, test = stats.mcnemar_exact(len(worse), len(better)), "McNemar exact"
@@ -120,10 +143,12 @@ def compare_pair(base: Run, other: Run, metric: str, base_label: str, other_labe
         result = stats.paired_bootstrap(a, b)
         delta, ci, p, test = result.delta, result.ci95, result.p_value, "paired bootstrap"
     keep = set(shared)
+    suite = base.suite if subset is None else f"{base.suite}/{subset}"
     return Comparison(
-        suite=base.suite, metric=metric, base=base, other=other, base_label=base_label, other_label=other_label,
-        shared=shared, base_value=sum(a) / n, other_value=sum(b) / n, delta=delta, ci95=ci, p_value=p, test=test,
+        suite=suite, metric=metric, base=base, other=other, base_label=base_label, other_label=other_label,
+        shared=shared, base_value=base_value, other_value=other_value, delta=delta, ci95=ci, p_value=p, test=test,
         worse=worse, better=better, latency=_latency(base, other, keep), tokens=(_tokens(base, keep), _tokens(other, keep)),
+        subset=subset,
     )
 
 
@@ -155,7 +180,7 @@ def compare_runs(run_dirs: list[Path], out_dir: Path | None, fail_if_worse: bool
     print(terminal_table(sets, comparisons, notes, alpha))
     target = write_compare_html(sets, comparisons, notes, alpha, Path(out_dir) if out_dir else default_out_dir("compare"))
     print(f"\ncompare.html: {target}")
-    worse = [c for c in comparisons if c.significant(alpha) and c.delta < 0]
+    worse = [c for c in comparisons if c.significant(alpha) and c.delta < 0 and c.subset is None]
     if fail_if_worse and worse:
         names = ", ".join(f"{c.suite} {c.metric} (run {c.other_label}, p={c.p_value:.3g})" for c in worse)
         print(f"FAIL: significantly worse than run {sets[0].label} at alpha={alpha}: {names}")

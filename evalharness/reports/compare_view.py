@@ -85,7 +85,7 @@ def write_compare_html(sets: list[RunSet], comparisons: list[Comparison], notes:
     png = plots.metric_points(points, "Change against the first run (95% CI)", "delta, percentage points")
     figures.append(h.figure(png, "deltas", "Each dot is a later run's change in score; the line is its 95% interval. "
                             "Red: worse; grey: interval crosses zero (could be noise).", save_plot(plots_dir, "deltas.png", png)))
-    for suite in dict.fromkeys(c.suite for c in comparisons):
+    for suite in dict.fromkeys(c.base.suite for c in comparisons):
         series = [(f"{s.label}: {s.runs[suite].run_id}", [x.latency_s for x in s.runs[suite].samples if x.latency_s is not None and not x.error])
                   for s in sets if suite in s.runs]
         png = plots.latency_cdfs(series, f"{suite}: latency per run (lines further left are faster)")

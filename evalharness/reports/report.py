@@ -225,8 +225,21 @@ def explorer_data(runs: list[Run], labels: list[str]) -> dict[str, Any]:
             messages = [[str(m.get("role", "?")), ref(m.get("content"))] for m in s.messages if isinstance(m, dict)]
             gold = s.gold if isinstance(s.gold, (str, int, float, bool)) or s.gold is None else _short_json(s.gold)
             rows.append([r, s.id, s.sample, status, _clip(s.extracted), _clip(gold),
-                         s.latency_s, s.completion_tokens, messages, ref(s.response), s.error, s.finish_reason])
+                         s.latency_s, s.completion_tokens, messages, ref(_shown_response(s)), s.error,
+                         s.finish_reason])
     return {"runs": labels, "texts": texts, "rows": rows, "multi": multi}
+
+
+def _shown_response(s: Any) -> str | None:
+    """The response text, followed by the tool calls it made (one line each: name and JSON arguments).
+    The explorer renders it with textContent, so whatever the model wrote stays text."""
+    if not s.tool_calls:
+        return s.response
+    import json
+
+    calls = [f"→ tool call {c.get('name')}({json.dumps(c.get('arguments'), ensure_ascii=False)})"
+             for c in s.tool_calls if isinstance(c, dict)]
+    return "\n".join(([s.response] if s.response else []) + calls)
 
 
 def _clip(value: Any) -> Any:

@@ -14,7 +14,9 @@ from __future__ import annotations
 import re
 import secrets
 import signal
-from typing import Any
+from typing import Annotated, Any
+
+import msgspec
 
 from evalharness.graders.code import programs as code_programs
 from evalharness.graders.base import Exchange, Grade, Grader, GraderOptions
@@ -61,11 +63,11 @@ def verdict(result: RunResult, marker: str) -> tuple[str, str | None]:
 
 
 class CodeExecOptions(GraderOptions):
-    timeout_s: float = 10.0
-    memory_mb: int = 2048
-    file_mb: int = 16
+    timeout_s: Annotated[float, msgspec.Meta(gt=0)] = 10.0
+    memory_mb: Annotated[int, msgspec.Meta(ge=16)] = 2048
+    file_mb: Annotated[int, msgspec.Meta(ge=1)] = 16
     allow_unsafe_exec: bool = False
-    workers: int | None = None
+    workers: Annotated[int, msgspec.Meta(ge=1)] | None = None
     python: str | None = None
 
 

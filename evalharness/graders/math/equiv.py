@@ -28,7 +28,9 @@ import importlib.util
 import os
 import re
 import threading
-from typing import Any
+from typing import Annotated, Any
+
+import msgspec
 
 from evalharness.errors import UserError
 from evalharness.extract import extract_answer
@@ -48,13 +50,9 @@ _FUNCTIONS = re.compile(r"\\(?:sin|cos|tan|cot|sec|csc|log|ln|exp|lim|sum|int|pr
 
 
 class MathEquivOptions(GraderOptions):
-    timeout_s: float = 1.5
-    workers: int | None = None
-    max_answer_chars: int = 400
-
-    def __post_init__(self) -> None:
-        if not self.timeout_s or self.timeout_s <= 0:
-            raise ValueError(f"expected a positive number of seconds (e.g. timeout_s: 1.0), got {self.timeout_s!r}")
+    timeout_s: Annotated[float, msgspec.Meta(gt=0)] = 1.5
+    workers: Annotated[int, msgspec.Meta(ge=1)] | None = None
+    max_answer_chars: Annotated[int, msgspec.Meta(ge=1)] = 400
 
 
 class MathEquiv(Grader):
