@@ -64,13 +64,6 @@ def is_binary(values) -> bool:
     return all(v == 0.0 or v == 1.0 for v in values)
 
 
-def interval(values: list[float]) -> tuple[tuple[float, float], str]:
-    """95% interval for the mean of per-item scores: Wilson for 0/1 scores, bootstrap otherwise."""
-    if is_binary(values):
-        return stats.wilson_ci(sum(values), len(values)), "Wilson"
-    return stats.bootstrap_ci(values), "bootstrap"
-
-
 def summarize(run: Run) -> RunSummary:
     tally = run.tally
     all_items = len(tally.items)
