@@ -37,15 +37,19 @@ def build_parser() -> argparse.ArgumentParser:
     _add_compare(commands)
     _add_cache(commands)
     _add_schema(commands)
+    _add_runs(commands)
     return parser
 
 
 def _add_run(commands) -> None:
     run = commands.add_parser("run", help="run suites against a model and write run records")
-    run.add_argument("suites", nargs="+", type=Path, help="suite YAML files (see suites/)")
+    run.add_argument("suites", nargs="*", type=Path,
+                     help="suite YAML files (see suites/); with --resume, default: the resumed run's suite")
     endpoint = run.add_argument_group("endpoint (flags override --config)")
     endpoint.add_argument("--config", type=Path, help="endpoint profile, e.g. configs/ollama.yaml")
-    endpoint.add_argument("--base-url", help="OpenAI-compatible base URL, e.g. http://localhost:8000/v1")
+    endpoint.add_argument("--base-url", action="append", metavar="URL",
+                          help="OpenAI-compatible base URL, e.g. http://localhost:8000/v1; repeat it for "
+                               "replicas of one model (requests go to the least busy healthy one)")
     endpoint.add_argument("--model", help="model name the endpoint expects")
     endpoint.add_argument("--api-key-env", help="environment variable holding the API key "
                                                 "(default EVALHARNESS_API_KEY; none needed for local servers)")
@@ -62,6 +66,9 @@ def _add_run(commands) -> None:
     data.add_argument("--no-cache", action="store_true", help="neither read nor write the response cache")
     data.add_argument("--no-report", action="store_true", help="skip writing report.html at the end")
     data.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    data.add_argument("--resume", type=Path, metavar="RUN_DIR",
+                      help="continue this unfinished run directory: keep its answered samples, query only the "
+                           "missing ones (refused when the suite, model or settings differ)")
     run.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE", dest="overrides",
                      help="override a suite field, validated like the file and recorded in config.yaml, "
                           "e.g. --set generation.max_tokens=1024 (repeatable)")
@@ -107,6 +114,15 @@ def _add_cache(commands) -> None:
     cache.set_defaults(handler=cmd_cache)
 
 
+def _add_runs(commands) -> None:
+    runs = commands.add_parser("runs", help="list run directories with their progress; unfinished ones can be "
+                                            "continued with run --resume")
+    runs.add_argument("output_dir", nargs="?", type=Path, default=Path("reports") / "runs",
+                      help="folder of run directories (default reports/runs)")
+    runs.add_argument("--unfinished", action="store_true", help="only runs that can be resumed")
+    runs.set_defaults(handler=cmd_runs)
+
+
 def _add_schema(commands) -> None:
     schema = commands.add_parser("schema", help="print the JSON Schema of suite or profile files (for editors)")
     schema.add_argument("kind", choices=["suite", "profile"])
@@ -121,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"evalharness: error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print("evalharness: interrupted; results obtained so far are in the run directory", file=sys.stderr)
+        print("evalharness: interrupted; answers obtained so far are kept (run directory and cache)", file=sys.stderr)
         return 130
 
 
@@ -137,6 +153,11 @@ def cmd_run(args) -> int:
     from evalharness.runner import RunOptions, run_suite
     from evalharness.suite import load_suite
 
+    resumed = _resume_settings(args) if args.resume else {}
+    if not args.suites:
+        raise UserError("no suite given: evalharness run suites/NAME.yaml (see suites/)")
+    if args.resume and len(args.suites) > 1:
+        raise UserError("--resume continues one run directory, so it works with one suite at a time")
     if args.data and len(args.suites) > 1:
         raise UserError("--data names one file, so it works with one suite at a time")
     if args.limit is not None and args.limit < 1:
@@ -144,8 +165,9 @@ def cmd_run(args) -> int:
     suites = [load_suite(path, args.overrides) for path in args.suites]
     if args.data and suites[0].subsets:
         raise UserError(f"--data names one file, but {suites[0].name} reads one per subset; use --limit instead")
-    profile = load_profile(args.config) if args.config else None
-    flags = {"base_url": args.base_url, "model": args.model, "api_key_env": args.api_key_env,
+    profile = load_profile(args.config) if args.config else resumed.get("endpoint")
+    base_url = args.base_url[0] if args.base_url and len(args.base_url) == 1 else args.base_url
+    flags = {"base_url": base_url, "model": args.model, "api_key_env": args.api_key_env,
              "concurrency": args.concurrency, "timeout_s": args.timeout_s, "max_retries": args.max_retries}
     if args.model_path:  # a local model file: the provider that reads model files runs it
         flags["options"] = {"model_path": args.model_path}
@@ -163,10 +185,14 @@ def cmd_run(args) -> int:
         grader_options={"code_exec": {"allow_unsafe_exec": True}} if args.allow_unsafe_exec else {},
         config_extra={"endpoint": endpoint.redacted(),
                       "cache": None if cache is None else str(cache.path)},
+        resume_dir=args.resume,
     )
+
+    ctrl_c = CtrlC()
 
     async def run_all():
         outcomes = []
+        ctrl_c.attach(asyncio.current_task())
         try:
             for suite in suites:
                 outcome = await run_suite(suite, provider, cache, options)
@@ -182,7 +208,82 @@ def cmd_run(args) -> int:
     finally:
         if cache is not None:
             cache.close()
-    return _finish_runs(outcomes, provider.notice(), args)
+    code = _finish_runs(outcomes, provider.notice(), args)
+    if any(o.aborted for o in outcomes):
+        _exit_without_waiting(code)
+    return code
+
+
+def _exit_without_waiting(code: int) -> None:
+    """End a stopped run now: a grader thread still busy with a sample the run gave up (a slow program in
+    the sandbox, a sympy comparison) must not hold the process; everything it produced is already on disk."""
+    import threading
+
+    if threading.active_count() > 1:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+
+
+class CtrlC:
+    """Ctrl-C policy for `run`: the first press stops the runs (the runner records what it has, writes
+    results.json, the exit code is non-zero); a second press quits at once (every answer is already in the
+    cache and every graded sample in samples.jsonl, so `--resume` loses nothing). A process started with
+    SIGINT ignored (`nohup`, a background job of a non-interactive shell) keeps ignoring it. Installed for
+    the whole command, so a grader thread still finishing cannot hold the process after a second press."""
+
+    def __init__(self) -> None:
+        import signal
+
+        self.task = None
+        self.presses = 0
+        self.active = signal.getsignal(signal.SIGINT) is not signal.SIG_IGN
+        if self.active:
+            signal.signal(signal.SIGINT, self._on_sigint)
+
+    def attach(self, task) -> None:
+        """The asyncio task to cancel on the first press (the one running the suites)."""
+        self.task = task
+
+    def _on_sigint(self, signum, frame) -> None:
+        self.presses += 1
+        if self.presses > 1:
+            sys.stderr.write("\nevalharness: interrupted twice: quitting now; continue with run --resume\n")
+            sys.stderr.flush()
+            os._exit(130)
+        if self.task is None or self.task.done():
+            raise KeyboardInterrupt
+        sys.stderr.write("\nevalharness: stopping (results so far are kept); press Ctrl-C again to quit at once\n")
+        sys.stderr.flush()
+        self.task.get_loop().call_soon_threadsafe(self.task.cancel)
+
+
+def _resume_settings(args) -> dict[str, Any]:
+    """What `--resume RUN_DIR` fills in from the run's config.yaml when the command line leaves it out: the
+    suite (and its --set overrides), --limit, --data and the endpoint (its key again from the environment).
+    Whatever is given explicitly is checked against the run's fingerprint instead."""
+    import yaml
+
+    config_file = args.resume / "config.yaml"
+    if not config_file.is_file():
+        raise UserError(f"--resume {args.resume}: not a run directory (no config.yaml); see evalharness runs")
+    config = yaml.safe_load(config_file.read_text(encoding="utf-8")) or {}
+    options = config.get("options") or {}
+    if not args.suites and config.get("suite_file"):
+        args.suites = [Path(config["suite_file"])]
+        args.overrides = args.overrides or list(config.get("overrides") or [])
+    if args.limit is None:
+        args.limit = options.get("limit")
+    if args.data is None and options.get("data_file"):
+        args.data = Path(options["data_file"])
+    if args.no_cache is False and args.cache is None and config.get("cache"):
+        args.cache = Path(config["cache"])
+    args.output_dir = args.resume.parent
+    endpoint = dict(config.get("endpoint") or {})
+    if endpoint and not (args.config or args.base_url or args.model or args.model_path):
+        endpoint.pop("api_key", None)  # written redacted; the key comes from api_key_env again
+        return {"endpoint": {k: v for k, v in endpoint.items() if v is not None}}
+    return {}
 
 
 def print_summary(results: dict[str, Any], stream=None) -> None:
@@ -294,6 +395,23 @@ def cmd_cache(args) -> int:
                 print(f"  {model}: {count}")
     finally:
         cache.close()
+    return 0
+
+
+def cmd_runs(args) -> int:
+    from evalharness.runs import list_runs
+
+    runs = [r for r in list_runs(args.output_dir) if not (args.unfinished and r.finished)]
+    if not runs:
+        print(f"{args.output_dir}: no {'unfinished ' if args.unfinished else ''}runs")
+        return 0
+    width = max(len(str(r.path)) for r in runs)
+    for r in runs:
+        state = "finished" if r.finished else f"unfinished: {r.reason}"
+        print(f"{str(r.path):<{width}}  {r.suite:<14} {r.model:<24} {r.progress:>11}  {state}")
+    unfinished = [r for r in runs if not r.finished]
+    if unfinished:
+        print(f"continue one with: evalharness run --resume {unfinished[-1].path}")
     return 0
 
 

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 
@@ -43,16 +43,27 @@ LEGACY_OPTION_KEYS = ("auth_header", "query_params", "stream", "extra_body", "mo
 
 class EndpointConfig(Strict):
     """One resolved endpoint. `options` is the provider's own block, still a mapping until `make_provider`
-    converts it with the provider's `Options` type (already validated by `resolve_endpoint`)."""
+    converts it with the provider's `Options` type (already validated by `resolve_endpoint`).
+
+    `base_url` may list several replicas of one model (balanced, unhealthy ones taken out). Rate limits:
+    `requests_per_minute`, `tokens_per_minute`; `max_retry_after_s`: a server asking to wait longer than
+    this (an exhausted quota) stops the run instead. Prices (per million tokens, in the currency the
+    endpoint bills in) give results.json, the summary, the report and compare the run's cost."""
 
     provider: str | None = None
-    base_url: str | None = None
+    base_url: str | list[str] | None = None
     model: str | None = None
     api_key_env: str = DEFAULT_API_KEY_ENV
     api_key: str | None = None
     concurrency: int = 16
     timeout_s: float = 120.0
     max_retries: int = 6
+    requests_per_minute: Annotated[float, msgspec.Meta(gt=0)] | None = None
+    tokens_per_minute: Annotated[float, msgspec.Meta(gt=0)] | None = None
+    max_retry_after_s: Annotated[float, msgspec.Meta(ge=0)] = 600.0
+    price_prompt_per_mtok: Annotated[float, msgspec.Meta(ge=0)] | None = None
+    price_completion_per_mtok: Annotated[float, msgspec.Meta(ge=0)] | None = None
+    currency: str = "USD"
     description: str | None = None
     options: dict[str, Any] = msgspec.field(default_factory=dict)
     base_dir: str | None = None  # where the profile lives: `file.py:Class` names are relative to it

@@ -119,10 +119,11 @@ def _opt_int(value: Any) -> int | None:
     return None if value is None else int(value)
 
 
-def read_records(file: Path, *, keep_last: bool = True) -> Iterator[SampleRecord]:
+def read_records(file: Path, *, keep_last: bool = True, torn_tail_ok: bool = False) -> Iterator[SampleRecord]:
     """Stream the records of a samples.jsonl; a corrupt line is a UserError naming the file and line.
-    With `keep_last`, a sample written twice (a resumed run) yields only its last version, in first-seen
-    order (that holds every record in memory; stream with keep_last=False when the file is known clean)."""
+    With `keep_last`, a sample written twice yields only its last version, in first-seen order (that holds
+    every record in memory; stream with keep_last=False when the file is known clean). With `torn_tail_ok`,
+    an unfinished last line (a process killed mid-write) is skipped instead of being an error."""
     if not file.is_file():
         raise UserError(f"{file}: missing; a run directory needs samples.jsonl next to results.json")
     latest: dict[tuple[str, int], SampleRecord] = {}
@@ -133,6 +134,8 @@ def read_records(file: Path, *, keep_last: bool = True) -> Iterator[SampleRecord
             try:
                 record = SampleRecord.from_json(line)
             except ValueError as exc:
+                if torn_tail_ok and not line.endswith(b"\n"):
+                    break
                 text = str(exc).splitlines()[0][:120] if str(exc) else "unreadable"
                 raise UserError(f"{file}:{lineno}: corrupt sample record ({text})") from None
             if keep_last:
@@ -163,6 +166,22 @@ class RunWriter:
         self.run_dir = run_dir
         self.run_id = run_dir.name
         self._samples = open(run_dir / "samples.jsonl", "ab")
+
+    @classmethod
+    def reopen(cls, run_dir: Path, keep: list[SampleRecord]) -> "RunWriter":
+        """Continue an existing run directory (`--resume`). samples.jsonl is rewritten to hold exactly
+        `keep` (the samples answered so far: a failed sample is queried again, a line torn by a killed
+        process is dropped, a sample is never recorded twice), atomically, then reopened for appending."""
+        writer = cls.__new__(cls)
+        writer.run_dir = run_dir
+        writer.run_id = run_dir.name
+        tmp = run_dir / "samples.jsonl.tmp"
+        with open(tmp, "wb") as handle:
+            for record in keep:
+                handle.write(record.to_json() + b"\n")
+        tmp.replace(run_dir / "samples.jsonl")
+        writer._samples = open(run_dir / "samples.jsonl", "ab")
+        return writer
 
     def write_config(self, config: dict[str, Any]) -> None:
         import yaml

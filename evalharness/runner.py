@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -27,20 +28,27 @@ from evalharness.graders import Exchange, Grade, Grader, grader_class, make_grad
 from evalharness.items import Item
 from evalharness.metrics import MetricSpec, Tally
 from evalharness.prompts import Prompter, load_exemplars
-from evalharness.records import RunWriter, SampleRecord, base_results, make_run_id
+from evalharness.records import RunWriter, SampleRecord, base_results, make_run_id, read_records
+from evalharness.runs import check_resumable, find_unfinished, fingerprint
 from evalharness.solvers import Solver, Transcript, make_solver
 from evalharness.suite import Suite, Task
 
 
 class ProgressSink(Protocol):
+    """What the runner tells its caller while it works (the CLI draws a progress line from it)."""
+
     def start(self, total: int, label: str) -> None: ...
     def advance(self, correct: bool, error: bool) -> None: ...
+    def note(self, text: str) -> None: ...
+    def status(self, state: dict[str, Any]) -> None: ...
     def close(self, completed: bool) -> None: ...
 
 
 class NoProgress:
     def start(self, total: int, label: str) -> None: ...
     def advance(self, correct: bool, error: bool) -> None: ...
+    def note(self, text: str) -> None: ...
+    def status(self, state: dict[str, Any]) -> None: ...
     def close(self, completed: bool) -> None: ...
 
 
@@ -53,6 +61,7 @@ class RunOptions:
     progress: ProgressSink = field(default_factory=NoProgress)
     concurrency: int = 16
     config_extra: dict[str, Any] = field(default_factory=dict)    # resolved endpoint etc., for config.yaml
+    resume_dir: Path | None = None  # continue this run directory instead of starting a new one
 
 
 @dataclass
@@ -135,6 +144,9 @@ class SuiteRun:
         self.abort_reason: str | None = None
         self.first_error: str | None = None
         self._hits: dict[str, ChatResponse] = {}
+        # Graders that block run here, not in asyncio's default executor: asyncio.run waits for that one at
+        # exit, and a stopped run must not wait for the grading of samples it gave up.
+        self._grading = ThreadPoolExecutor(max(g.max_workers for g in self.graders), thread_name_prefix="grade")
 
     def _make_tasks(self) -> list[_TaskRun]:
         shared: dict[tuple, Grader] = {}
@@ -156,11 +168,16 @@ class SuiteRun:
 
     async def execute(self) -> RunResult:
         started = time.perf_counter()
-        jobs = build_jobs(self.suite, load_suite_items(self.suite, self.options), self.provider.identity())
-        self._hits = self.cache.get_many(job.key for job in jobs) if self.cache else {}
+        identity = self.provider.identity()
+        jobs = build_jobs(self.suite, load_suite_items(self.suite, self.options), identity)
+        fp = fingerprint(self.suite.raw, identity, [t.generation for t in self.suite.tasks], self.options.limit,
+                         str(self.options.data_file) if self.options.data_file else None)
         described = self.provider.describe()
-        writer = RunWriter(self.options.output_dir, make_run_id(self.suite.name, described.get("model")))
-        writer.write_config(self._config_snapshot(described))
+        writer, carried = self._open_writer(fp, described, len(jobs))
+        if carried:
+            done = {(r.id, r.sample) for r in carried}
+            jobs = [job for job in jobs if (job.item.id, job.request.sample_index) not in done]
+        self._hits = self.cache.get_many(job.key for job in jobs) if self.cache else {}
         progress = self.options.progress
         progress.start(len(jobs), self.suite.name)
         cached = [job for job in jobs if job.key in self._hits and self.tasks[job.task].solver.single_turn]
@@ -172,6 +189,7 @@ class SuiteRun:
             self.abort_reason = "interrupted by the user"
         finally:
             progress.close(completed=self.abort_reason is None)
+            self._grading.shutdown(wait=self.abort_reason is None, cancel_futures=True)
             if self.cache:
                 self.cache.flush()
             for grader in self.graders:
@@ -186,11 +204,35 @@ class SuiteRun:
             "wall_s": time.perf_counter() - started,
             "aborted": self.abort_reason,
             "first_error": self.first_error,
+            **{k: v for k, v in stats.items() if k not in ("requests", "retries")},  # replicas, rate-limit waits
         })
+        if carried:
+            results["resumed"] = len(carried)
         if self.suite.subsets:
             results["family"] = {"subsets": list(self.suite.subsets), "aggregate": self.suite.aggregate}
         writer.write_results(results)
         return RunResult(writer.run_dir, results)
+
+    def _open_writer(self, fp: dict[str, str], described: dict[str, Any],
+                     planned: int) -> tuple[RunWriter, list[SampleRecord]]:
+        """A new run directory, or (`--resume`) the given one with the samples it already answered, which
+        count in this run's results and are not asked again."""
+        resume = self.options.resume_dir
+        if resume is not None:
+            check_resumable(resume, fp)
+            carried = [r for r in read_records(resume / "samples.jsonl", torn_tail_ok=True) if not r.error]
+            writer = RunWriter.reopen(resume, carried)
+            for record in carried:
+                self.tally.add(record)
+            self.options.progress.note(f"resuming {resume}: {len(carried)} of {planned} samples already answered")
+            return writer, carried
+        for other in find_unfinished(self.options.output_dir, fp):
+            self.options.progress.note(
+                f"{other.path} is an unfinished run of this suite, model and settings ({other.progress} samples, "
+                f"{other.reason}); to continue it instead, add --resume {other.path}")
+        writer = RunWriter(self.options.output_dir, make_run_id(self.suite.name, described.get("model")))
+        writer.write_config({**self._config_snapshot(described), "fingerprint": fp, "planned": planned})
+        return writer, []
 
     def _config_snapshot(self, described: dict[str, Any]) -> dict[str, Any]:
         return {
@@ -216,7 +258,7 @@ class SuiteRun:
 
         async def one(job: Job, transcript: Transcript) -> None:
             async with window:
-                grades = await asyncio.to_thread(self._grade_now, job, transcript)
+                grades = await self._in_thread(job, transcript)
             self._record(job, transcript, None, grades, writer)
 
         await asyncio.gather(*(one(job, transcript) for job, transcript in transcripts))
@@ -261,17 +303,32 @@ class SuiteRun:
                     self._record(job, None, exc, {}, writer)
                     continue
                 if blocking:
-                    grades = await asyncio.to_thread(self._grade_now, job, transcript)
+                    grades = await self._in_thread(job, transcript)
                 else:
                     grades = self._grade_now(job, transcript)
                 self._record(job, transcript, None, grades, writer)
 
         workers = [asyncio.create_task(worker(i)) for i in range(min(self.options.concurrency, len(pending)))]
+        ticker = asyncio.create_task(self._report_status())
         try:
             await asyncio.gather(*workers)
         finally:
+            ticker.cancel()
             for task in workers:
                 task.cancel()
+
+    async def _report_status(self) -> None:
+        """Tell the progress line, twice a second, what the provider is doing (retrying, waiting for a rate
+        limit, replicas out), so a waiting run never looks like a stuck one."""
+        status = getattr(self.provider, "status", None)
+        if status is None:
+            return
+        while True:
+            await asyncio.sleep(0.5)
+            self.options.progress.status(status())
+
+    def _in_thread(self, job: Job, transcript: Transcript):
+        return asyncio.get_running_loop().run_in_executor(self._grading, self._grade_now, job, transcript)
 
     def _grade_now(self, job: Job, transcript: Transcript) -> dict[str, Grade]:
         exchange = Exchange(job.item, transcript.messages, transcript.response)

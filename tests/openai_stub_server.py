@@ -12,9 +12,19 @@ start (`--config FILE`) or replaced at run time with `POST /_config`:
      "fail_first": 0, "fail_status": 429, "retry_after": 0,  # first K attempts of each prompt fail
      "always_status": null,                   # e.g. 401: every request gets this status
      "drop_every": 0,                         # drop the connection on every Nth request
-     "require_key": null}                     # 401 unless "Authorization: Bearer <key>"
+     "require_key": null,                     # 401 unless "Authorization: Bearer <key>"
+     "hang": false,                           # accept every request and never answer (a dead replica)
+     "capacity": null,                        # 429 (no Retry-After) when more than N requests are in flight
+     "quota_after": null,                     # after N requests, 429 with Retry-After: 3600 (quota exhausted)
+     "faults": {"seed": 0, "retry_after": 1,  # random faults per request, seeded; retry_after: seconds or "date"
+                "rate": {"429": 0.1, "503": 0.1, "drop": 0.05, "hang": 0, "empty": 0, "malformed": 0,
+                         "truncate": 0, "stall": 0}}}
+Faults: `drop` closes the connection unanswered; `hang` never answers; `empty` is a 200 with no choices;
+`malformed` a 200 whose body is not JSON; `truncate` sends half the body (or half the stream, no [DONE])
+and closes; `stall` sends half the stream (or nothing) and then keeps the connection open, silent.
 
-`GET /_stats` returns {"requests": N, "by_status": {...}}; `POST /_reset` zeroes the counters.
+`GET /_stats` returns {"requests": N, "by_status": {...}, "answered": distinct prompts answered 200,
+"answered_twice": prompts answered 200 more than once, ...}; `POST /_reset` zeroes the counters.
 Run: `python tests/openai_stub_server.py [--port 0] [--config FILE]`; prints `PORT <n>` when ready.
 """
 
@@ -22,12 +32,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import email.utils
 import json
+import random
 import sys
 import time
 from collections import Counter
 
-STATE: dict = {"config": {}, "requests": 0, "by_status": Counter(), "attempts": Counter(), "inflight": 0,
+STATE: dict = {"config": {}, "requests": 0, "by_status": Counter(), "attempts": Counter(), "answered": Counter(),
+         "rng": random.Random(0), "inflight": 0,
                "max_inflight": 0, "seeds": []}
 REASONS = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
            429: "Too Many Requests", 500: "Internal Server Error", 503: "Service Unavailable"}
@@ -127,6 +140,14 @@ async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> 
             if response is None:  # drop the connection without answering
                 writer.transport.abort()
                 return
+            if isinstance(response, tuple):  # a fault: send part of an answer, then close or go silent
+                data, action = response
+                writer.write(data)
+                await writer.drain()
+                if action == "close":
+                    writer.transport.abort()
+                    return
+                await asyncio.sleep(3600)
             writer.write(response)
             await writer.drain()
     except (asyncio.IncompleteReadError, ConnectionError, ValueError):
@@ -138,19 +159,19 @@ async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> 
 async def route(method: str, path: str, headers: dict[str, str], raw: bytes) -> bytes | None:
     if path == "/_stats":
         stats = {"requests": STATE["requests"], "by_status": dict(STATE["by_status"]),
+                 "answered": len(STATE["answered"]),
+                 "answered_twice": sum(1 for n in STATE["answered"].values() if n > 1),
                  "first_request_at": STATE.get("first"), "last_request_at": STATE.get("last"),
                  "max_inflight": STATE["max_inflight"], "seeds": STATE["seeds"],
                  "authorization_seen": STATE.get("auth"), "last_params": STATE.get("last_params"),
                  "last_tools": STATE.get("last_tools")}
         return http_response(200, json.dumps(stats).encode())
-    if path == "/_reset":
-        STATE.update(requests=0, by_status=Counter(), attempts=Counter(), first=None, last=None, max_inflight=0,
-                     seeds=[], auth=None)
-        return http_response(200, b"{}")
-    if path == "/_config":
-        STATE["config"] = json.loads(raw)
-        STATE.update(requests=0, by_status=Counter(), attempts=Counter(), first=None, last=None, max_inflight=0,
-                     seeds=[], auth=None)
+    if path in ("/_reset", "/_config"):
+        if path == "/_config":
+            STATE["config"] = json.loads(raw)
+        STATE.update(requests=0, by_status=Counter(), attempts=Counter(), answered=Counter(), first=None, last=None,
+                     max_inflight=0, seeds=[], auth=None,
+                     rng=random.Random((STATE["config"].get("faults") or {}).get("seed", 0)))
         return http_response(200, b"{}")
     if method != "POST" or not path.endswith("/chat/completions"):
         return http_response(404, b'{"error": {"message": "no such route"}}')
@@ -161,12 +182,31 @@ async def route(method: str, path: str, headers: dict[str, str], raw: bytes) -> 
     if drop_every and STATE["requests"] % drop_every == 0:
         STATE["by_status"]["dropped"] += 1
         return None
+    if config.get("hang"):
+        STATE["by_status"]["hung"] += 1
+        await asyncio.sleep(3600)
+    fault = _pick_fault(config)
+    if fault == "drop":
+        STATE["by_status"]["dropped"] += 1
+        return None
+    if fault == "hang":
+        STATE["by_status"]["hung"] += 1
+        await asyncio.sleep(3600)
+    quota_after = config.get("quota_after")
+    if quota_after is not None and STATE["requests"] > int(quota_after):
+        STATE["by_status"]["429"] += 1
+        return http_response(429, b'{"error": {"message": "quota exhausted"}}', extra={"Retry-After": "3600"})
+    if fault in ("429", "500", "502", "503"):
+        STATE["by_status"][fault] += 1
+        return http_response(int(fault), b'{"error": {"message": "injected"}}', extra=_retry_after_header(config))
     body = json.loads(raw)
     STATE["auth"] = headers.get("authorization")
     STATE["last_params"] = {k: v for k, v in body.items() if k != "messages"}
     if "seed" in body:
         STATE["seeds"].append(body["seed"])
     status, extra = choose_status(body, headers)
+    if config.get("capacity") is not None and STATE["inflight"] >= int(config["capacity"]):
+        status, extra = 429, {}
     STATE["inflight"] += 1
     STATE["max_inflight"] = max(STATE["max_inflight"], STATE["inflight"])
     try:
@@ -182,9 +222,39 @@ async def route(method: str, path: str, headers: dict[str, str], raw: bytes) -> 
     calls = calls_for(body.get("messages", []))
     STATE["last"] = time.time()
     STATE["last_tools"] = body.get("tools")
+    if fault == "empty":
+        return http_response(200, json.dumps({"id": "x", "object": "chat.completion", "choices": []}).encode())
+    if fault == "malformed":
+        return http_response(200, b'{"id": "x", "choices": [{"message": {"content": "oops"')
     if body.get("stream"):
-        return http_response(200, stream_chunks(body, text, calls), "text/event-stream")
-    return http_response(200, json.dumps(completion(body, text, calls)).encode())
+        answer = http_response(200, stream_chunks(body, text, calls), "text/event-stream")
+    else:
+        answer = http_response(200, json.dumps(completion(body, text, calls)).encode())
+    if fault in ("truncate", "stall"):  # half an answer (headers included), then close or go silent
+        cut = answer.index(b"\r\n\r\n") + 4
+        part = answer[: cut + (len(answer) - cut) // 2] if body.get("stream") or fault == "truncate" else b""
+        return part, "close" if fault == "truncate" else "hang"
+    STATE["answered"][json.dumps(body.get("messages"), sort_keys=True) + str(body.get("seed"))] += 1
+    return answer
+
+
+def _pick_fault(config: dict) -> str | None:
+    rates = (config.get("faults") or {}).get("rate") or {}
+    roll = STATE["rng"].random()
+    for name, rate in rates.items():
+        if roll < rate:
+            return name
+        roll -= rate
+    return None
+
+
+def _retry_after_header(config: dict) -> dict[str, str]:
+    value = (config.get("faults") or {}).get("retry_after")
+    if value is None:
+        return {}
+    if value == "date":
+        return {"Retry-After": email.utils.formatdate(time.time() + 1, usegmt=True)}
+    return {"Retry-After": str(value)}
 
 
 async def serve(port: int, config: dict) -> None:

@@ -186,9 +186,18 @@ def test_ctrl_c_keeps_every_result_obtained(tmp_path, stub_server, shared_data):
     cmd = [sys.executable, "-m", "evalharness", "run", str(GSM8K), "--base-url", stub_server.base_url, "--model",
            "m", "--limit", "200", "--concurrency", "4", "--output-dir", str(tmp_path / "runs"), "--no-cache",
            "--no-report"]
+    # SIGINT back to its default in the child: a test runner started in the background by a non-interactive
+    # shell ignores SIGINT, its children inherit that, and Python then ignores Ctrl-C (this test once saw exit
+    # 0 that way). And wait for the first sample instead of a fixed time, so a slow start cannot matter.
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env={**__import__("os").environ, "PYTHONPATH": str(REPO)})
-    time.sleep(2.0)
+                            env={**__import__("os").environ, "PYTHONPATH": str(REPO)},
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None:
+        found = list((tmp_path / "runs").glob("*/samples.jsonl"))
+        if found and found[0].read_bytes().count(b"\n") >= 1:
+            break
+        time.sleep(0.01)
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=30)
     assert proc.returncode != 0 and "Traceback" not in err

@@ -33,6 +33,8 @@ import msgspec
 
 from evalharness.chat import ChatRequest, ChatResponse, EndpointError, ToolCall
 from evalharness.errors import UserError
+from evalharness.providers.limits import Limits, LimitSettings
+from evalharness.providers.replicas import Replica, ReplicaSet
 from evalharness.providers.retry import Retryable, RetryPolicy, parse_retry_after, status_kind
 from evalharness.schema import Strict
 
@@ -57,7 +59,8 @@ class OpenAIOptions(Strict):
 
 
 class HTTPProvider:
-    """OpenAI-compatible chat completions over HTTP. The API key lives only in request headers."""
+    """OpenAI-compatible chat completions over HTTP, to one endpoint or several replicas of one model.
+    The API key lives only in request headers."""
 
     name = "openai"
     Options = OpenAIOptions
@@ -76,64 +79,79 @@ class HTTPProvider:
                    api_key_env=endpoint.api_key_env, auth_header=options.auth_header,
                    concurrency=endpoint.concurrency, timeout_s=endpoint.timeout_s,
                    max_retries=endpoint.max_retries, query_params=options.query_params,
-                   extra_headers=options.headers, stream=options.stream, extra_body=options.extra_body)
+                   extra_headers=options.headers, stream=options.stream, extra_body=options.extra_body,
+                   requests_per_minute=endpoint.requests_per_minute, tokens_per_minute=endpoint.tokens_per_minute,
+                   max_retry_after_s=endpoint.max_retry_after_s)
 
-    def __init__(self, *, base_url: str, model: str, api_key: str | None = None,
+    def __init__(self, *, base_url: str | list[str], model: str, api_key: str | None = None,
                  api_key_env: str = "EVALHARNESS_API_KEY", auth_header: str = "Authorization",
                  concurrency: int = 16, timeout_s: float = 120.0, max_retries: int = 6,
                  backoff_s: float = 0.5, max_backoff_s: float = 30.0, query_params: dict[str, str] | None = None,
                  extra_headers: dict[str, str] | None = None, stream: bool = False,
-                 extra_body: dict[str, Any] | None = None):
-        self.base_url = base_url.rstrip("/")
-        self.url = self.base_url + "/chat/completions"
+                 extra_body: dict[str, Any] | None = None, requests_per_minute: float | None = None,
+                 tokens_per_minute: float | None = None, max_retry_after_s: float = 600.0,
+                 hang_floor_s: float = 10.0):
+        urls = [base_url] if isinstance(base_url, str) else list(base_url)
+        if not urls:
+            raise UserError("--base-url: give at least one URL (e.g. http://localhost:8000/v1)")
+        self.base_urls = [u.rstrip("/") for u in urls]
+        self.base_url = self.base_urls[0]
         self.model = model
         self.api_key_env = api_key_env
-        self.retry = RetryPolicy(max_retries=max_retries, backoff_s=backoff_s, max_backoff_s=max_backoff_s)
+        self.retry = RetryPolicy(max_retries=max_retries, backoff_s=backoff_s, max_backoff_s=max_backoff_s,
+                                 max_retry_after_s=max_retry_after_s)
+        self.limits = Limits(LimitSettings(concurrency, requests_per_minute, tokens_per_minute, max_retry_after_s))
         self.stream = stream
         self.extra_body = dict(extra_body or {})
+        self.timeout_s = timeout_s
         self._secret = api_key
         headers = {"Content-Type": "application/json", "Accept": "application/json", **(extra_headers or {})}
         if api_key:
             headers[auth_header] = f"Bearer {api_key}" if auth_header.lower() == "authorization" else api_key
-        if query_params:
-            self.url += "?" + urllib.parse.urlencode(query_params)
-        parsed = urllib.parse.urlsplit(self.url)
-        if parsed.scheme not in {"http", "https"} or not parsed.netloc:
-            raise UserError(f"--base-url {base_url!r} is not an http(s) URL (e.g. http://localhost:8000/v1)")
-        headers["Host"] = parsed.netloc
-        self._headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
+        query = "?" + urllib.parse.urlencode(query_params) if query_params else ""
+        self.replicas = ReplicaSet([self._replica(url + "/chat/completions" + query, headers, given, url)
+                                    for url, given in zip(self.base_urls, urls)], hang_floor_s=hang_floor_s)
+        self.url = self.replicas.replicas[0].url
         self._pools_needed = max(1, -(-concurrency // CONNECTIONS_PER_POOL))
         self._per_pool = max(1, -(-concurrency // self._pools_needed))
-        self._timeouts = {"connect": min(timeout_s, 15.0), "read": timeout_s, "write": timeout_s,
-                          "pool": timeout_s}
-        self._pools: list[httpcore.AsyncConnectionPool] = []
 
-    def _pool(self, worker: int) -> httpcore.AsyncConnectionPool:
+    @staticmethod
+    def _replica(url: str, headers: dict[str, str], given: str, base: str) -> Replica:
+        parsed = urllib.parse.urlsplit(url)
+        if parsed.scheme not in {"http", "https"} or not parsed.netloc:
+            raise UserError(f"--base-url {given!r} is not an http(s) URL (e.g. http://localhost:8000/v1)")
+        encoded = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in {**headers, "Host": parsed.netloc}.items()]
+        return Replica(url=url, base=base, headers=encoded)
+
+    def _pool(self, replica: Replica, worker: int) -> httpcore.AsyncConnectionPool:
         """Pools are made on first use: a fully cached run never pays for them (TLS setup is not free)."""
-        if not self._pools:
+        if replica.pools is None:
             ssl_context = None
-            if self.url.startswith("https:"):
+            if replica.url.startswith("https:"):
                 import ssl
 
                 ssl_context = ssl.create_default_context()
-            self._pools = [
+            replica.pools = [
                 httpcore.AsyncConnectionPool(ssl_context=ssl_context, max_connections=self._per_pool,
                                              max_keepalive_connections=self._per_pool)
                 for _ in range(self._pools_needed)
             ]
-        return self._pools[worker % len(self._pools)]
+        return replica.pools[worker % len(replica.pools)]
 
     def identity(self) -> dict[str, Any]:
+        """The cache key's model part: the (first) base URL and the model, never the replica that answered."""
         identity: dict[str, Any] = {"base_url": self.base_url, "model": self.model}
         if self.extra_body:  # server-side sampling settings change the output, so they key the cache
             identity["extra_body"] = self.extra_body
         return identity
 
     def describe(self) -> dict[str, Any]:
-        return {"provider": self.name, "base_url": self.base_url, "model": self.model}
+        described: dict[str, Any] = {"provider": self.name, "base_url": self.base_url, "model": self.model}
+        if len(self.base_urls) > 1:
+            described["replicas"] = list(self.base_urls)
+        return described
 
     async def complete(self, request: ChatRequest, worker: int = 0) -> ChatResponse:
-        pool = self._pool(worker)
         body = {"model": self.model, "messages": request.messages, **self.extra_body, **request.params}
         if request.tools:
             body["tools"] = request.tools
@@ -141,19 +159,79 @@ class HTTPProvider:
             body["stream"] = True
             body["stream_options"] = {"include_usage": True}
         payload = _encode(body)  # msgspec: ~4x the json module on an 8-shot body
+        estimate = len(payload) / 4 + int(request.params.get("max_tokens") or 512)
 
         async def attempt() -> ChatResponse:
+            await self.limits.acquire(estimate)
+            replica = self.replicas.pick()
             started = time.perf_counter()
-            if self.stream:
-                return await self._post_stream(pool, payload, started)
-            return await self._post(pool, payload, started)
+            try:
+                response = await self._send(replica, worker, payload, started)
+            except Retryable as exc:  # a pacing answer (429, Retry-After) is load, not a sick replica
+                self.replicas.done(replica, ok=exc.status == 429 or exc.retry_after is not None)
+                raise self._throttled(exc) from None
+            except BaseException:
+                self.replicas.done(replica, ok=False)
+                raise
+            else:
+                self.replicas.done(replica, ok=True, latency_s=response.latency_s)
+                self.limits.on_success()
+                self.limits.settle_tokens(estimate, sum(response.usage.values()))
+                return response
+            finally:
+                self.limits.release()
 
         response, attempts = await self.retry.run(attempt)
         response.attempts = attempts
         return response
 
-    def stats(self) -> dict[str, int]:
-        return self.retry.stats()
+    async def _send(self, replica: Replica, worker: int, payload: bytes, started: float) -> ChatResponse:
+        timeouts = {"connect": min(self.timeout_s, 15.0), "read": self.timeout_s, "write": self.timeout_s,
+                    "pool": self.timeout_s}
+        pool = self._pool(replica, worker)
+        post = self._post_stream if self.stream else self._post
+        if len(self.replicas.replicas) < 2:
+            return await post(pool, replica, payload, started, timeouts)
+        # With replicas, watch the attempt: the hang threshold shrinks as answers come in from the others,
+        # so an attempt sent to a dead replica early on is given up as soon as the others show it is one.
+        task = asyncio.ensure_future(post(pool, replica, payload, started, timeouts))
+        try:
+            while True:
+                done, _ = await asyncio.wait({task}, timeout=0.25)
+                if done:
+                    return task.result()
+                limit = self.replicas.attempt_timeout(self.timeout_s)
+                if time.perf_counter() - started > limit:
+                    raise Retryable(f"no answer within {limit:.0f} s (hung replica?), tried elsewhere")
+                if not replica.up(time.monotonic()):
+                    raise Retryable("its replica was taken out meanwhile, tried elsewhere")
+        finally:
+            if not task.done():
+                task.cancel()
+
+    def _throttled(self, exc: Retryable) -> Exception:
+        """A 429 shrinks the window of requests in flight; a `Retry-After` beyond `max_retry_after_s` (an
+        exhausted quota) stops the run with every answer kept, instead of sleeping for hours."""
+        if exc.status == 429:
+            self.limits.on_rate_limited()
+        if exc.retry_after is not None and exc.retry_after > self.retry.max_retry_after_s:
+            return EndpointError(
+                f"the endpoint asks to wait {exc.retry_after:.0f} s before retrying (HTTP {exc.status}: quota "
+                f"exhausted?), more than max_retry_after_s={self.retry.max_retry_after_s:.0f}; stopping with every "
+                "answer kept: continue later with evalharness run --resume RUN_DIR", status=exc.status, fatal=True)
+        return exc
+
+    def stats(self) -> dict[str, Any]:
+        stats: dict[str, Any] = {**self.retry.stats(), "rate_limit_wait_s": round(self.limits.waits_s, 3),
+                                 "window_min": int(self.limits.window_min)}
+        if len(self.base_urls) > 1:
+            stats["replicas"] = {r.base: r.report() for r in self.replicas.replicas}
+        return stats
+
+    def status(self) -> dict[str, Any]:
+        """What the progress line shows while the run waits: retries, window, replicas up."""
+        return {**self.limits.snapshot(), **self.replicas.snapshot(), "retrying": self.retry.waiting,
+                "concurrency": self.limits.settings.concurrency}
 
     @property
     def requests_sent(self) -> int:
@@ -166,10 +244,11 @@ class HTTPProvider:
     def notice(self) -> str | None:
         return None
 
-    async def _post(self, pool: httpcore.AsyncConnectionPool, payload: bytes, started: float) -> ChatResponse:
+    async def _post(self, pool: httpcore.AsyncConnectionPool, replica: Replica, payload: bytes, started: float,
+                    timeouts: dict[str, float]) -> ChatResponse:
         try:
-            reply = await pool.request("POST", self.url, headers=self._headers, content=payload,
-                                       extensions={"timeout": self._timeouts})
+            reply = await pool.request("POST", replica.url, headers=replica.headers, content=payload,
+                                       extensions={"timeout": timeouts})
         except httpcore.TimeoutException:
             raise Retryable("request timed out") from None
         except (httpcore.NetworkError, httpcore.ProtocolError) as exc:
@@ -187,16 +266,17 @@ class HTTPProvider:
         return ChatResponse(content=content, finish_reason=choice.get("finish_reason"),
                             usage=_usage(data.get("usage")), latency_s=latency, tool_calls=calls)
 
-    async def _post_stream(self, pool: httpcore.AsyncConnectionPool, payload: bytes,
-                           started: float) -> ChatResponse:
+    async def _post_stream(self, pool: httpcore.AsyncConnectionPool, replica: Replica, payload: bytes,
+                           started: float, timeouts: dict[str, float]) -> ChatResponse:
         parts: list[str] = []
         calls: dict[int, dict[str, Any]] = {}
         ttft = None
         finish = None
+        done = False
         usage: dict[str, int] = _usage(None)
         try:
-            async with pool.stream("POST", self.url, headers=self._headers, content=payload,
-                                   extensions={"timeout": self._timeouts}) as reply:
+            async with pool.stream("POST", replica.url, headers=replica.headers, content=payload,
+                                   extensions={"timeout": timeouts}) as reply:
                 if reply.status != 200:
                     self._check_status(reply.status, reply.headers, await reply.aread())
                 async for line in _lines(reply.aiter_stream()):
@@ -204,6 +284,7 @@ class HTTPProvider:
                         continue
                     chunk = line[5:].strip()
                     if chunk == "[DONE]":
+                        done = True
                         break
                     data = _decode(chunk)
                     if data.get("usage"):
@@ -223,6 +304,8 @@ class HTTPProvider:
             raise Retryable(f"connection error: {type(exc).__name__}") from None
         except (ValueError, AttributeError, TypeError):
             raise Retryable("the endpoint streamed data that is not a chat completion") from None
+        if not done and finish is None:
+            raise Retryable("the stream ended before the completion did (no finish_reason, no [DONE])")
         tool_calls = [ToolCall.from_openai(calls[i]) for i in sorted(calls)]
         return ChatResponse(content="".join(parts), finish_reason=finish, usage=usage,
                             latency_s=time.perf_counter() - started, ttft_s=ttft, tool_calls=tool_calls)
@@ -232,7 +315,7 @@ class HTTPProvider:
         if kind == "ok":
             return
         if kind == "fatal":
-            hint = FATAL_HINTS[status].format(env=self.api_key_env, model=self.model, url=self.url)
+            hint = FATAL_HINTS[status].format(env=self.api_key_env, model=self.model, url=self.url.split("?")[0])
             raise EndpointError(hint, status=status, fatal=True)
         if kind == "retry":
             raise Retryable(f"HTTP {status} from the endpoint", status, _retry_after(headers))
@@ -242,7 +325,7 @@ class HTTPProvider:
         raise EndpointError(f"HTTP {status} from the endpoint: {message}", status=status)
 
     async def aclose(self) -> None:
-        await asyncio.gather(*(pool.aclose() for pool in self._pools))
+        await asyncio.gather(*(pool.aclose() for r in self.replicas.replicas for pool in r.pools or []))
 
 
 def _usage(raw: Any) -> dict[str, int]:

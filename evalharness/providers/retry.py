@@ -5,7 +5,9 @@ Classification, in one place:
   file that cannot load. Every other request would fail the same way, so the run stops at once.
 - retried (`Retryable`): 408/409/425/429, every 5xx, timeouts, dropped connections and bodies that are not
   a chat completion. Waits grow exponentially with full jitter (capped at `max_backoff_s`), and a server's
-  `Retry-After` (seconds or an HTTP date) is honoured, capped at `max_retry_after_s`.
+  `Retry-After` (seconds or an HTTP date) is honoured, capped at `max_retry_after_s`. Failures that came
+  with a `Retry-After` are the server pacing us, not a broken request: they do not use up `max_retries`
+  (they have their own, larger cap, `MAX_PACED_RETRIES`), so a rate-limited run loses no sample.
 - failed for this sample only (`EndpointError`): other 4xx, e.g. a prompt over the context length.
 A provider raises `Retryable` from one attempt and lets `RetryPolicy.run` loop; the counters it keeps
 (`requests`, `retries`) go to results.json.
@@ -25,6 +27,7 @@ from evalharness.chat import EndpointError
 T = TypeVar("T")
 
 RETRY_STATUSES = frozenset({408, 409, 425, 429})
+MAX_PACED_RETRIES = 50
 FATAL_STATUSES = frozenset({401, 403, 404})
 
 
@@ -71,6 +74,7 @@ class RetryPolicy:
     max_retry_after_s: float = 150.0
     requests: int = 0
     retries: int = 0
+    waiting: int = 0  # attempts sleeping before their retry right now (the progress line shows it)
 
     def delay(self, attempt: int, retry_after: float | None) -> float:
         if retry_after is not None:
@@ -80,18 +84,26 @@ class RetryPolicy:
     async def run(self, attempt_once: Callable[[], Awaitable[T]]) -> tuple[T, int]:
         """Call `attempt_once` until it succeeds; returns (result, attempts). Gives up with EndpointError
         after `max_retries` retries; EndpointErrors from an attempt pass through with `attempts` set."""
-        attempt = 0
+        attempt = failures = paced = 0
         while True:
             attempt += 1
             self.requests += 1
             try:
                 return await attempt_once(), attempt
             except Retryable as exc:
-                if attempt > self.max_retries:
+                if exc.retry_after is None:
+                    failures += 1
+                else:
+                    paced += 1
+                if failures > self.max_retries or paced > MAX_PACED_RETRIES:
                     raise EndpointError(f"{exc.reason} (gave up after {attempt} attempts)", status=exc.status,
                                         attempts=attempt) from None
                 self.retries += 1
-                await asyncio.sleep(self.delay(attempt, exc.retry_after))
+                self.waiting += 1
+                try:
+                    await asyncio.sleep(self.delay(max(1, failures), exc.retry_after))
+                finally:
+                    self.waiting -= 1
             except EndpointError as exc:
                 exc.attempts = attempt
                 raise
