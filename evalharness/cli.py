@@ -186,6 +186,8 @@ def cmd_run(args) -> int:
         config_extra={"endpoint": endpoint.redacted(),
                       "cache": None if cache is None else str(cache.path)},
         resume_dir=args.resume,
+        prices={"prompt_per_mtok": endpoint.price_prompt_per_mtok,
+                "completion_per_mtok": endpoint.price_completion_per_mtok, "currency": endpoint.currency},
     )
 
     ctrl_c = CtrlC()
@@ -298,6 +300,9 @@ def print_summary(results: dict[str, Any], stream=None) -> None:
                  f"  wall {r['wall_s']:.2f}s")
     lines.append(f"  latency p50 {lat['p50']:.3f}s  p90 {lat['p90']:.3f}s  p99 {lat['p99']:.3f}s"
                  f"  tokens in {r['tokens']['prompt']} out {r['tokens']['completion']}")
+    if r.get("cost"):
+        cost = r["cost"]
+        lines.append(f"  cost {cost['total']:.4f} {cost['currency']}  (the cache saved {cost['saved_by_cache']:.4f})")
     print("\n".join(lines), file=stream or sys.stdout)
 
 

@@ -54,12 +54,15 @@ class MetricSpec:
                    subsets=tuple(family.get("subsets") or ()), aggregate=family.get("aggregate", "micro"))
 
 
-@dataclass
+@dataclass(slots=True)
 class _ItemTally:
     subset: str | None
     meta: dict[str, Any]
     verdicts: list[bool] = field(default_factory=list)
     extra: dict[str, list[bool]] = field(default_factory=dict)
+    latencies: list[float] = field(default_factory=list)  # of its answered samples (compare pairs items)
+    completion_tokens: int = 0
+    with_tokens: int = 0  # samples that reported completion tokens
 
 
 class Tally:
@@ -70,6 +73,7 @@ class Tally:
         self.items: dict[str, _ItemTally] = {}
         self.n = self.errors = self.cached = 0
         self.prompt_tokens = self.completion_tokens = 0
+        self.cached_prompt_tokens = self.cached_completion_tokens = 0
         self.latencies: list[float] = []
 
     def add(self, record: SampleRecord) -> None:
@@ -78,12 +82,20 @@ class Tally:
         self.cached += bool(record.cached)
         self.prompt_tokens += record.prompt_tokens or 0
         self.completion_tokens += record.completion_tokens or 0
+        if record.cached:
+            self.cached_prompt_tokens += record.prompt_tokens or 0
+            self.cached_completion_tokens += record.completion_tokens or 0
         if record.latency_s is not None and not record.error:
             self.latencies.append(record.latency_s)
         item = self.items.get(record.id)
         if item is None:
             item = self.items[record.id] = _ItemTally(record.subset, record.meta)
         item.verdicts.append(record.grade_correct())
+        if record.latency_s is not None and not record.error:
+            item.latencies.append(record.latency_s)
+        if record.completion_tokens is not None:
+            item.completion_tokens += record.completion_tokens
+            item.with_tokens += 1
         for grader in self.spec.extra_graders:
             item.extra.setdefault(grader, []).append(record.grade_correct(grader))
 
@@ -142,6 +154,20 @@ class Tally:
         if breakdown:
             out["breakdown"] = breakdown
         return out
+
+    def cost(self, prompt_per_mtok: float | None, completion_per_mtok: float | None,
+             currency: str = "USD") -> dict[str, Any] | None:
+        """What the run's tokens cost at the endpoint's prices (per million tokens), and what the answers
+        served from the cache would have cost again (`saved_by_cache`). None when no price is known."""
+        if prompt_per_mtok is None and completion_per_mtok is None:
+            return None
+        p, c = (prompt_per_mtok or 0.0) / 1e6, (completion_per_mtok or 0.0) / 1e6
+        paid_prompt = self.prompt_tokens - self.cached_prompt_tokens
+        paid_completion = self.completion_tokens - self.cached_completion_tokens
+        return {"currency": currency, "prompt": round(paid_prompt * p, 6), "completion": round(paid_completion * c, 6),
+                "total": round(paid_prompt * p + paid_completion * c, 6),
+                "saved_by_cache": round(self.cached_prompt_tokens * p + self.cached_completion_tokens * c, 6),
+                "price_per_mtok": {"prompt": prompt_per_mtok, "completion": completion_per_mtok}}
 
     def metric(self, name: str) -> dict[str, Any]:
         """`{value, ci95}` (plus `tasks` for pass@k, `method` and `items`) for one metric name."""

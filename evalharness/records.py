@@ -21,15 +21,15 @@ from evalharness import __version__
 from evalharness.errors import UserError
 
 
-@dataclass
-class SampleRecord:
-    """One completion of one item, as stored in samples.jsonl (keys documented in docs/records.md)."""
+@dataclass(slots=True)
+class SampleSummary:
+    """What reports and comparisons keep in memory per sample: every field of a record but the texts
+    (messages, response, tool calls), which they stream from samples.jsonl when they show them. 50,000
+    8-shot samples are ~30 MB this way instead of more than a gigabyte."""
 
     id: str
     index: int = 0
     sample: int = 0
-    messages: list[dict[str, Any]] = field(default_factory=list)
-    response: str | None = None
     extracted: str | None = None
     gold: Any = None
     correct: bool = False
@@ -43,7 +43,6 @@ class SampleRecord:
     error: str | None = None
     meta: dict[str, Any] = field(default_factory=dict)
     subset: str | None = None
-    tool_calls: list[dict[str, Any]] | None = None
     turns: int = 1
 
     @property
@@ -62,31 +61,44 @@ class SampleRecord:
             return self.correct
         return bool((self.grades.get(grader) or {}).get("correct"))
 
+
+@dataclass(slots=True)
+class SampleRecord(SampleSummary):
+    """One completion of one item, as stored in samples.jsonl (keys documented in docs/records.md)."""
+
+    messages: list[dict[str, Any]] = field(default_factory=list)
+    response: str | None = None
+    tool_calls: list[dict[str, Any]] | None = None
+
     def to_json(self) -> bytes:
         return _ENCODER.encode(self)
 
     @classmethod
-    def from_json(cls, line: bytes | str | dict[str, Any]) -> "SampleRecord":
-        """From a samples.jsonl line (or its parsed object). Older or hand-written records with missing keys
-        or loose types (`"sample": "0"`) load too; anything else raises ValueError."""
+    def from_json(cls, line: bytes | str | dict[str, Any], light: bool = False) -> "SampleRecord":
+        """From a samples.jsonl line (or its parsed object); `light` gives a `SampleSummary` (no texts).
+        Older or hand-written records with missing keys or loose types (`"sample": "0"`) load too;
+        anything else raises ValueError."""
         if not isinstance(line, dict):
             try:
-                record = _DECODER.decode(line)
-                return record if not record.error else _with_error_not_correct(record)
+                record = (_LIGHT_DECODER if light else _DECODER).decode(line)
+                if record.error:
+                    record.correct = False
+                return record
             except msgspec.ValidationError:
                 line = msgspec.json.decode(line)
             except msgspec.DecodeError as err:
                 raise ValueError(str(err)) from None
-        return _from_loose(line)
+        record = _from_loose(line)
+        return _summary(record) if light else record
 
 
 _ENCODER = msgspec.json.Encoder()
 _DECODER = msgspec.json.Decoder(SampleRecord)
+_LIGHT_DECODER = msgspec.json.Decoder(SampleSummary)  # skips the texts without building them
 
 
-def _with_error_not_correct(record: SampleRecord) -> SampleRecord:
-    record.correct = False
-    return record
+def _summary(record: SampleRecord) -> SampleSummary:
+    return SampleSummary(**{name: getattr(record, name) for name in SampleSummary.__dataclass_fields__})
 
 
 def _from_loose(row: Any) -> SampleRecord:
@@ -119,20 +131,24 @@ def _opt_int(value: Any) -> int | None:
     return None if value is None else int(value)
 
 
-def read_records(file: Path, *, keep_last: bool = True, torn_tail_ok: bool = False) -> Iterator[SampleRecord]:
+def read_records(file: Path, *, keep_last: bool = True, torn_tail_ok: bool = False, light: bool = False,
+                 only_lines: set[int] | None = None) -> Iterator[SampleRecord]:
     """Stream the records of a samples.jsonl; a corrupt line is a UserError naming the file and line.
-    With `keep_last`, a sample written twice yields only its last version, in first-seen order (that holds
-    every record in memory; stream with keep_last=False when the file is known clean). With `torn_tail_ok`,
-    an unfinished last line (a process killed mid-write) is skipped instead of being an error."""
+
+    - `keep_last`: a sample written twice yields only its last version, in first-seen order (that holds the
+      records in memory; see `last_lines` for a streaming way);
+    - `torn_tail_ok`: an unfinished last line (a process killed mid-write) is skipped, not an error;
+    - `light`: `SampleSummary`s without the texts (what reports keep in memory);
+    - `only_lines`: yield just these line numbers (1-based), e.g. the last version of each sample."""
     if not file.is_file():
         raise UserError(f"{file}: missing; a run directory needs samples.jsonl next to results.json")
     latest: dict[tuple[str, int], SampleRecord] = {}
     with file.open("rb") as handle:
         for lineno, line in enumerate(handle, 1):
-            if not line.strip():
+            if not line.strip() or (only_lines is not None and lineno not in only_lines):
                 continue
             try:
-                record = SampleRecord.from_json(line)
+                record = SampleRecord.from_json(line, light=light)
             except ValueError as exc:
                 if torn_tail_ok and not line.endswith(b"\n"):
                     break
@@ -143,6 +159,29 @@ def read_records(file: Path, *, keep_last: bool = True, torn_tail_ok: bool = Fal
             else:
                 yield record
     yield from latest.values()
+
+
+def last_lines(file: Path) -> set[int]:
+    """Line numbers of the last version of each sample (for `read_records(only_lines=...)`), reading only
+    each line's id and sample; a line that is not a record is a UserError naming it."""
+    last: dict[tuple[str, int], int] = {}
+    decoder = msgspec.json.Decoder(_Key)
+    with file.open("rb") as handle:
+        for lineno, line in enumerate(handle, 1):
+            if not line.strip():
+                continue
+            try:
+                key = decoder.decode(line)
+                last[(str(key.id), int(key.sample or 0))] = lineno
+            except (msgspec.DecodeError, ValueError, TypeError) as exc:
+                text = str(exc).splitlines()[0][:120] if str(exc) else "unreadable"
+                raise UserError(f"{file}:{lineno}: corrupt sample record ({text})") from None
+    return set(last.values())
+
+
+class _Key(msgspec.Struct):
+    id: Any
+    sample: Any = 0
 
 
 def make_run_id(suite: str, model: str | None) -> str:

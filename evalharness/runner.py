@@ -62,6 +62,7 @@ class RunOptions:
     concurrency: int = 16
     config_extra: dict[str, Any] = field(default_factory=dict)    # resolved endpoint etc., for config.yaml
     resume_dir: Path | None = None  # continue this run directory instead of starting a new one
+    prices: dict[str, Any] = field(default_factory=dict)  # prompt_per_mtok, completion_per_mtok, currency
 
 
 @dataclass
@@ -208,6 +209,10 @@ class SuiteRun:
         })
         if carried:
             results["resumed"] = len(carried)
+        cost = self.tally.cost(self.options.prices.get("prompt_per_mtok"), self.options.prices.get("completion_per_mtok"),
+                               self.options.prices.get("currency", "USD"))
+        if cost is not None:
+            results["cost"] = cost
         if self.suite.subsets:
             results["family"] = {"subsets": list(self.suite.subsets), "aggregate": self.suite.aggregate}
         writer.write_results(results)

@@ -120,7 +120,7 @@ def compare_pair(base: Run, other: Run, metric: str, base_label: str, other_labe
     if not shared:
         raise UserError(f"{base.suite}: runs {base_label} and {other_label} share no item ids; are they the same suite?")
     for label, run in ((base_label, base), (other_label, other)):
-        failed = sum(1 for s in run.samples if s.error)
+        failed = run.tally.errors
         if failed and metric == base.metric_names[0]:
             notes.append(f"{run.suite}: run {label} has {failed} failed request(s), counted as wrong answers")
     a = [a_scores[i] for i in shared]
@@ -155,15 +155,17 @@ def compare_pair(base: Run, other: Run, metric: str, base_label: str, other_labe
 def _latency(base: Run, other: Run, keep: set[str]) -> dict[str, float]:
     out = {}
     for name, run in (("base", base), ("other", other)):
-        values = sorted(s.latency_s for s in run.samples if s.id in keep and s.latency_s is not None and not s.error)
+        items = run.tally.items
+        values = sorted(latency for i in keep if i in items for latency in items[i].latencies)
         out[f"{name}_p50"] = stats.percentile(values, 50)
         out[f"{name}_p90"] = stats.percentile(values, 90)
     return out
 
 
 def _tokens(run: Run, keep: set[str]) -> float:
-    values = [s.completion_tokens for s in run.samples if s.id in keep and s.completion_tokens is not None]
-    return sum(values) / len(values) if values else 0.0
+    items = [run.tally.items[i] for i in keep if i in run.tally.items]
+    counted = sum(item.with_tokens for item in items)
+    return sum(item.completion_tokens for item in items) / counted if counted else 0.0
 
 
 def compare_runs(run_dirs: list[Path], out_dir: Path | None, fail_if_worse: bool, alpha: float) -> int:

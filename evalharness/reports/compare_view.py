@@ -30,8 +30,16 @@ def _row(c: Comparison, alpha: float) -> list[str]:
         f"{_pp(c.delta)} [{_pp(c.ci95[0])}, {_pp(c.ci95[1])}]", p_text(c.p_value), c.test,
         f"-{len(c.worse)} / +{len(c.better)}",
         f"{lat['other_p50'] - lat['base_p50']:+.2f}", f"{lat['other_p90'] - lat['base_p90']:+.2f}",
-        f"{c.tokens[1] - c.tokens[0]:+.0f}", c.verdict(alpha),
+        f"{c.tokens[1] - c.tokens[0]:+.0f}", _cost_delta(c), c.verdict(alpha),
     ]
+
+
+def _cost_delta(c: Comparison) -> str:
+    """Difference of the two runs' costs (results.json `cost`, when both endpoints had prices)."""
+    a, b = (run.results.get("cost") or {} for run in (c.base, c.other))
+    if "total" not in a or "total" not in b or c.subset is not None:
+        return "—"
+    return f"{b['total'] - a['total']:+.4f} {b.get('currency', '')}".rstrip()
 
 
 def p_text(p: float) -> str:
@@ -57,7 +65,7 @@ def sentence(c: Comparison, alpha: float) -> str:
 
 
 HEADERS = ["suite", "metric", "runs", "items", "first", "later", "delta pp [95% CI]", "p", "test",
-           "flips -/+", "Δp50 s", "Δp90 s", "Δtokens", "verdict"]
+           "flips -/+", "Δp50 s", "Δp90 s", "Δtokens", "Δcost", "verdict"]
 
 
 def terminal_table(sets: list[RunSet], comparisons: list[Comparison], notes: list[str], alpha: float) -> str:
@@ -68,7 +76,7 @@ def terminal_table(sets: list[RunSet], comparisons: list[Comparison], notes: lis
     legend = [f"  {s.label}: {s.path}" for s in sets]
     explain = (f"delta = later - first in percentage points; p from the paired test on shared items; "
                f"significant when p < {alpha}. flips: items right→wrong (-) and wrong→right (+). "
-               "Δtokens: mean completion tokens per sample.")
+               "Δtokens: mean completion tokens per sample. Δcost: difference of the runs' costs (profiles with prices).")
     return "\n".join(["runs:", *legend, "", *lines, "", explain, *(f"note: {n}" for n in notes)])
 
 
@@ -86,11 +94,12 @@ def write_compare_html(sets: list[RunSet], comparisons: list[Comparison], notes:
     figures.append(h.figure(png, "deltas", "Each dot is a later run's change in score; the line is its 95% interval. "
                             "Red: worse; grey: interval crosses zero (could be noise).", save_plot(plots_dir, "deltas.png", png)))
     for suite in dict.fromkeys(c.base.suite for c in comparisons):
-        series = [(f"{s.label}: {s.runs[suite].run_id}", [x.latency_s for x in s.runs[suite].samples if x.latency_s is not None and not x.error])
+        series = [(f"{s.label}: {s.runs[suite].run_id}", s.runs[suite].tally.latencies)
                   for s in sets if suite in s.runs]
         png = plots.latency_cdfs(series, f"{suite}: latency per run (lines further left are faster)")
         figures.append(h.figure(png, f"{suite} latency", "Share of requests finished within x seconds; dotted lines at 50% and 90% "
                                 "(p50 and p90).", save_plot(plots_dir, f"{slug(suite)}-latency.png", png)))
+    texts = FlipTexts(comparisons)
     body = [
         "<h1>Run comparison</h1>",
         f'<p class="lead">Each later run is compared with run {h.esc(sets[0].label)} on the items both answered. '
@@ -103,10 +112,10 @@ def write_compare_html(sets: list[RunSet], comparisons: list[Comparison], notes:
         _summary_table(comparisons, alpha),
         *(f'<p class="note">note: {h.esc(n)}</p>' for n in notes),
         f'<div class="plots">{"".join(figures)}</div>',
-        "<h2>Flips</h2>", *(_flips(n, c, out_dir) for n, c in enumerate(comparisons)),
+        "<h2>Flips</h2>", *(_flips(n, c, out_dir, texts) for n, c in enumerate(comparisons)),
     ]
     target = out_dir / "compare.html"
-    target.write_text(h.page("Run comparison", "".join(body)), encoding="utf-8")
+    h.write_page(target, "Run comparison", "".join(body))
     return target
 
 
@@ -116,12 +125,12 @@ def _summary_table(comparisons: list[Comparison], alpha: float) -> h.Raw:
         cells: list = _row(c, alpha)
         cells[9] = h.Raw(f'<a href="#worse-{n}">−{len(c.worse)}</a> / <a href="#better-{n}">+{len(c.better)}</a>')
         cls = "bad" if c.verdict(alpha) == "WORSE" else ("ok" if c.verdict(alpha) == "better" else "muted")
-        cells[13] = h.Raw(f'<span class="{cls}">{h.esc(c.verdict(alpha))}</span>')
+        cells[14] = h.Raw(f'<span class="{cls}">{h.esc(c.verdict(alpha))}</span>')
         rows.append(cells)
     return h.table(HEADERS, rows)
 
 
-def _flips(n: int, c: Comparison, out_dir: Path) -> str:
+def _flips(n: int, c: Comparison, out_dir: Path, texts: FlipTexts) -> str:
     binary = c.test == "McNemar exact"
     parts = [f"<h3>{h.esc(c.suite)} · {h.esc(c.metric)} · run {h.esc(c.base_label)} → {h.esc(c.other_label)}</h3>"]
     for kind, ids, title in (("worse", c.worse, "right → wrong" if binary else "score went down"),
@@ -129,13 +138,13 @@ def _flips(n: int, c: Comparison, out_dir: Path) -> str:
         parts.append(f'<h3 id="{kind}-{n}">{h.esc(title)}: {len(ids)} item(s)</h3>')
         if len(ids) > MAX_FLIPS_SHOWN:
             parts.append(f'<p class="note">showing the first {MAX_FLIPS_SHOWN}; see the run reports for the rest.</p>')
-        parts += [_flip(n, c, item, out_dir) for item in ids[:MAX_FLIPS_SHOWN]]
+        parts += [_flip(n, c, item, out_dir, texts) for item in ids[:MAX_FLIPS_SHOWN]]
     return "".join(parts)
 
 
-def _flip(n: int, c: Comparison, item: str, out_dir: Path) -> str:
-    a = _samples(c.base, item)
-    b = _samples(c.other, item)
+def _flip(n: int, c: Comparison, item: str, out_dir: Path, texts: FlipTexts) -> str:
+    a = texts.samples(c.base, item)
+    b = texts.samples(c.other, item)
     links = []
     for label, run in ((c.base_label, c.base), (c.other_label, c.other)):
         href = relative_link(run.path / "report.html", out_dir)
@@ -160,8 +169,25 @@ def _answers(samples: Sequence) -> str:
     return shown + (" …" if len(samples) > 3 else "")
 
 
-def _samples(run, item: str) -> list:
-    return sorted(run.by_item().get(item, []), key=lambda s: s.sample)
+class FlipTexts:
+    """The complete records (question, responses) of the items the flips show: each run's samples.jsonl is
+    read once, keeping only those items, so a comparison of two 50,000-sample runs stays small."""
+
+    def __init__(self, comparisons: list[Comparison]):
+        self._wanted: dict[Path, set[str]] = {}
+        self._loaded: dict[Path, dict[str, list]] = {}
+        for c in comparisons:
+            shown = set(c.worse[:MAX_FLIPS_SHOWN]) | set(c.better[:MAX_FLIPS_SHOWN])
+            for run in (c.base, c.other):
+                self._wanted.setdefault(run.path, set()).update(shown)
+
+    def samples(self, run, item: str) -> list:
+        if run.path not in self._loaded:
+            found: dict[str, list] = {}
+            for record in run.full_records(self._wanted.get(run.path, set())):
+                found.setdefault(record.id, []).append(record)
+            self._loaded[run.path] = found
+        return sorted(self._loaded[run.path].get(item, []), key=lambda s: s.sample)
 
 
 def _gold(samples: Sequence) -> str:

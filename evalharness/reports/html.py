@@ -16,7 +16,8 @@ import base64
 import html
 import json
 from importlib import resources
-from typing import Any, Iterable, Sequence
+from pathlib import Path
+from typing import Any, Iterator, Iterable, Sequence
 
 CSP = (
     "default-src 'none'; img-src data:; style-src 'unsafe-inline'; script-src {scripts}; "
@@ -76,22 +77,49 @@ def pct_ci(ci: tuple[float, float], digits: int = 1) -> str:
 
 def page(title: str, body: str, explorer_data: Any | None = None) -> str:
     """The whole document. With `explorer_data`, the per-sample explorer script is included and fed it."""
-    data = ""
-    script = ""
+    return "".join(_page_parts(title, body, explorer_data))
+
+
+def write_page(target: Path, title: str, body: str, explorer_data: Any | None = None) -> None:
+    """Write the document piece by piece: a 50,000-sample explorer is tens of MB of JSON, and building it
+    as one string (then escaping it, then encoding it) would hold several copies at once."""
+    with open(target, "w", encoding="utf-8") as handle:
+        for part in _page_parts(title, body, explorer_data):
+            handle.write(part)
+
+
+def _page_parts(title: str, body: str, explorer_data: Any | None) -> Iterator[str]:
     allowed = "'none'"
+    code = _asset("explorer.js") if explorer_data is not None else ""
     if explorer_data is not None:
-        code = _asset("explorer.js")
-        data = f'<script type="application/json" id="explorer-data">{script_json(explorer_data)}</script>'
-        script = f"<script>{code}</script>"
         allowed = f"'{_sha256(code)}'"
-    return (
-        "<!DOCTYPE html>\n<html lang=en><head><meta charset=utf-8>"
-        f'<meta http-equiv="Content-Security-Policy" content="{CSP.format(scripts=allowed)}">'
-        '<meta name=viewport content="width=device-width, initial-scale=1">'
-        '<meta name=referrer content="no-referrer">'
-        f"<title>{esc(title)}</title><style>{_asset('report.css')}</style></head>"
-        f"<body><main>{body}</main>{data}{script}</body></html>\n"
-    )
+    yield ("<!DOCTYPE html>\n<html lang=en><head><meta charset=utf-8>"
+           f'<meta http-equiv="Content-Security-Policy" content="{CSP.format(scripts=allowed)}">'
+           '<meta name=viewport content="width=device-width, initial-scale=1">'
+           '<meta name=referrer content="no-referrer">'
+           f"<title>{esc(title)}</title><style>{_asset('report.css')}</style></head>"
+           f"<body><main>{body}</main>")
+    if explorer_data is not None:
+        yield '<script type="application/json" id="explorer-data">'
+        yield from _script_json_parts(explorer_data)
+        yield f"</script><script>{code}</script>"
+    yield "</body></html>\n"
+
+
+def _script_json_parts(data: dict[str, Any], batch: int = 2000) -> Iterator[str]:
+    """`script_json(data)` for a mapping, in pieces: long lists are written `batch` elements at a time."""
+    yield "{"
+    for n, (key, value) in enumerate(data.items()):
+        yield ("," if n else "") + script_json(key) + ":"
+        if isinstance(value, list) and len(value) > batch:
+            yield "["
+            for start in range(0, len(value), batch):
+                chunk = script_json(value[start:start + batch])[1:-1]
+                yield ("," if start else "") + chunk
+            yield "]"
+        else:
+            yield script_json(value)
+    yield "}"
 
 
 def _sha256(code: str) -> str:

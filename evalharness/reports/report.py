@@ -45,7 +45,7 @@ def write_report(run_dirs: list[Path], out_dir: Path | None = None) -> Path:
     body.append(_explorer_shell(labels))
     target = out_dir / "report.html"
     title = "Evaluation report: " + ", ".join(sorted({r.suite for r in runs}))
-    target.write_text(h.page(title, "".join(body), explorer_data(runs, labels)), encoding="utf-8")
+    h.write_page(target, title, "".join(body), explorer_data(runs, labels))
     return target
 
 
@@ -162,6 +162,7 @@ def _facts(s: RunSummary) -> str:
         ["served from cache", c["cached"]], ["cut off at max tokens", c["truncated"]],
         ["tokens (prompt / completion)", f"{c['prompt_tokens']:,} / {c['completion_tokens']:,}"],
         ["wall time", f"{res['wall_s']:.1f} s" if isinstance(res.get("wall_s"), (int, float)) else "—"],
+        ["cost", _cost_text(res.get("cost"))],
         ["grader", ", ".join(f"{k}={v}" for k, v in (res.get("grader") or {}).items()) or "—"],
         ["created", res.get("created", "—")], ["evalharness", res.get("evalharness_version", "—")],
     ]
@@ -172,6 +173,13 @@ def _facts(s: RunSummary) -> str:
     if s.error_kinds:
         out += "<h3>Most common errors</h3>" + h.table(["error (numbers shown as N)", "count"], s.error_kinds)
     return out
+
+
+def _cost_text(cost: dict[str, Any] | None) -> str:
+    if not cost:
+        return "— (add price_prompt_per_mtok / price_completion_per_mtok to the endpoint profile)"
+    return (f"{cost['total']:.4f} {cost['currency']} (prompt {cost['prompt']:.4f}, completion {cost['completion']:.4f}); "
+            f"answers served from the cache would have cost {cost['saved_by_cache']:.4f} more")
 
 
 def _explorer_shell(labels: list[str]) -> str:
@@ -216,18 +224,34 @@ def explorer_data(runs: list[Run], labels: list[str]) -> dict[str, Any]:
             texts.append(text)
         return found
 
+    prefixes: list[list[list[Any]]] = []
+    prefix_index: dict[tuple, int] = {}
+
+    def conversation(record) -> list[Any]:
+        """[prefix, own turns]: the turns before the last are shared by most rows (system, exemplars)."""
+        turns = [[str(m.get("role", "?")), ref(m.get("content"))] for m in record.messages if isinstance(m, dict)]
+        head, own = turns[:-1], turns[-1:]
+        key = tuple((role, index) for role, index in head)
+        found = prefix_index.get(key)
+        if found is None:
+            found = prefix_index[key] = len(prefixes)
+            prefixes.append(head)
+        return [found, own]
+
     rows = []
     multi = False
     for r, run in enumerate(runs):
-        for s in sorted(run.samples, key=lambda x: (x.index, x.sample)):
+        ordered = []
+        for s in run.full_records():  # streamed: only the texts shown are kept, each once
             multi = multi or s.sample > 0
             status = 2 if s.error else (0 if s.correct else 1)
-            messages = [[str(m.get("role", "?")), ref(m.get("content"))] for m in s.messages if isinstance(m, dict)]
+            messages = conversation(s)
             gold = s.gold if isinstance(s.gold, (str, int, float, bool)) or s.gold is None else _short_json(s.gold)
-            rows.append([r, s.id, s.sample, status, _clip(s.extracted), _clip(gold),
-                         s.latency_s, s.completion_tokens, messages, ref(_shown_response(s)), s.error,
-                         s.finish_reason])
-    return {"runs": labels, "texts": texts, "rows": rows, "multi": multi}
+            ordered.append(((s.index, s.sample), [r, s.id, s.sample, status, _clip(s.extracted), _clip(gold),
+                                                  s.latency_s, s.completion_tokens, messages,
+                                                  ref(_shown_response(s)), s.error, s.finish_reason]))
+        rows += [row for _, row in sorted(ordered, key=lambda pair: pair[0])]
+    return {"runs": labels, "texts": texts, "prefixes": prefixes, "rows": rows, "multi": multi}
 
 
 def _shown_response(s: Any) -> str | None:

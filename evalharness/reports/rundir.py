@@ -2,10 +2,11 @@
 
 A run directory holds `config.yaml`, `samples.jsonl` and `results.json`; only the last two are read here.
 An argument may also be a folder whose sub-folders are run directories (e.g. `reports/runs`), which expands
-to those runs in name order. Samples are `records.SampleRecord`s, the same type the runner wrote; items are
-keyed by (`suite`, `id`); one sample per (`id`, `sample`); a sample seen twice (a resumed run appending
-again) keeps its last line. Every number comes from `metrics` (`Run.tally`), as in results.json. Anything
-malformed is a `UserError` naming the file and line, never a traceback.
+to those runs in name order. `Run.samples` are `records.SampleSummary`s (every field but the texts), so a
+50,000-sample run fits in a few tens of MB; `Run.full_records()` streams the complete `SampleRecord`s
+(messages, response, tool calls) when a report shows them. Items are keyed by (`suite`, `id`); one sample
+per (`id`, `sample`); a sample seen twice keeps its last line. Every number comes from `metrics`
+(`Run.tally`), as in results.json. Anything malformed is a `UserError` naming the file and line.
 """
 
 from __future__ import annotations
@@ -14,22 +15,32 @@ import json
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from evalharness.errors import UserError
 from evalharness.metrics import MetricSpec, Tally
-from evalharness.records import SampleRecord, read_records
+from evalharness.records import SampleRecord, SampleSummary, last_lines, read_records
 
-Sample = SampleRecord  # the name reports have always used for one completion
+Sample = SampleSummary  # the name reports have always used for one completion
 
 
 @dataclass
 class Run:
-    """A loaded run: its results.json as a dict plus its samples in file order."""
+    """A loaded run: its results.json as a dict; its samples (summaries) and numbers read when first used."""
 
     path: Path
     results: dict[str, Any]
-    samples: list[SampleRecord] = field(default_factory=list)
+    lines: set[int] | None = None  # the samples.jsonl lines holding the last version of each sample
+
+    @cached_property
+    def samples(self) -> list[SampleSummary]:
+        return list(read_records(self.path / "samples.jsonl", keep_last=False, light=True,
+                                 only_lines=self._lines()))
+
+    def _lines(self) -> set[int]:
+        if self.lines is None:
+            self.lines = last_lines(self.path / "samples.jsonl")
+        return self.lines
 
     @property
     def suite(self) -> str:
@@ -48,24 +59,31 @@ class Run:
 
     @cached_property
     def spec(self) -> MetricSpec:
-        spec = MetricSpec.from_results(self.results)
-        if not spec.breakdown and not self.results.get("breakdown"):
-            keys = sorted({k for s in self.samples for k in s.meta if k != "subset"})
-            spec = MetricSpec(spec.metrics, spec.extra_graders, tuple(keys), spec.subsets, spec.aggregate)
-        return spec
+        return MetricSpec.from_results(self.results)
 
     @cached_property
     def tally(self) -> Tally:
-        """Every number about this run, from its samples (see metrics.py)."""
-        return Tally(self.spec).add_all(self.samples)
+        """Every number about this run, from its samples (see metrics.py), streamed: a comparison of two
+        50,000-sample runs holds their tallies, not their samples."""
+        if "samples" in self.__dict__:
+            return Tally(self.spec).add_all(self.samples)
+        file = self.path / "samples.jsonl"
+        return Tally(self.spec).add_all(read_records(file, keep_last=False, light=True, only_lines=self._lines()))
 
-    def by_item(self) -> dict[str, list[SampleRecord]]:
+    def full_records(self, ids: set[str] | None = None) -> Iterator[SampleRecord]:
+        """The complete records (last version of each sample), streamed in file order; only items `ids`."""
+        file = self.path / "samples.jsonl"
+        for record in read_records(file, keep_last=False, only_lines=self._lines()):
+            if ids is None or record.id in ids:
+                yield record
+
+    def by_item(self) -> dict[str, list[SampleSummary]]:
         """Samples grouped by item id, in dataset order (computed once; do not mutate)."""
         return self._groups
 
     @cached_property
-    def _groups(self) -> dict[str, list[SampleRecord]]:
-        groups: dict[str, list[SampleRecord]] = {}
+    def _groups(self) -> dict[str, list[SampleSummary]]:
+        groups: dict[str, list[SampleSummary]] = {}
         for s in sorted(self.samples, key=lambda x: (x.index, x.sample)):
             groups.setdefault(s.id, []).append(s)
         return groups
@@ -102,7 +120,10 @@ def load_run(path: Path) -> Run:
         raise UserError(f"{results_file}: not valid JSON ({exc})") from None
     if not isinstance(results, dict):
         raise UserError(f"{results_file}: expected a JSON object, got {type(results).__name__}")
-    return Run(path=path, results=results, samples=list(read_records(path / "samples.jsonl")))
+    samples = path / "samples.jsonl"
+    if not samples.is_file():
+        raise UserError(f"{samples}: missing; a run directory needs samples.jsonl next to results.json")
+    return Run(path=path, results=results, lines=last_lines(samples))
 
 
 def load_runs(paths: list[Path]) -> list[Run]:

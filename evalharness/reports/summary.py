@@ -98,7 +98,10 @@ def summarize(run: Run) -> RunSummary:
 
 def breakdowns(run: Run) -> dict[str, list[GroupRow]]:
     """Primary accuracy per group of each breakdown field (the subsets first, for a family)."""
-    keys = (["subset"] if run.spec.subsets else []) + list(run.spec.breakdown)
+    declared_keys = list(run.spec.breakdown)
+    if not declared_keys and not run.results.get("breakdown"):  # an older run: group by what samples carry
+        declared_keys = sorted({k for s in run.samples for k in s.meta if k != "subset"})
+    keys = (["subset"] if run.spec.subsets else []) + declared_keys
     declared = set(run.results.get("breakdown") or {})
     out: dict[str, list[GroupRow]] = {}
     for key in keys:

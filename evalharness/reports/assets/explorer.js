@@ -1,7 +1,9 @@
 // Per-sample explorer. Data comes from the JSON script element #explorer-data and is put on
 // screen only through textContent (never innerHTML), so model or dataset text cannot become markup.
 // Row layout: [run, id, sample, status (0 correct, 1 incorrect, 2 error), extracted, gold, latency,
-//              completion tokens, messages [[role, textIndex], ...], response textIndex, error, finish].
+//              completion tokens, messages, response textIndex, error, finish]. messages is
+//              [prefixIndex, [[role, textIndex], ...]]: data.prefixes[prefixIndex] (the turns shared with other
+//              rows: system prompt, few-shot exemplars) followed by the row's own turns.
 (function () {
   "use strict";
   var data = JSON.parse(document.getElementById("explorer-data").textContent);
@@ -22,8 +24,10 @@
   }
   function show(value) { return value === null || value === undefined ? "—" : (typeof value === "string" ? value : JSON.stringify(value)); }
   function text(i) { return i === null || i === undefined ? null : texts[i]; }
+  function messages(r) { return data.prefixes[r[8][0]].concat(r[8][1]); }
   function lastUser(r) {
-    for (var i = r[8].length - 1; i >= 0; i--) if (r[8][i][0] === "user") return text(r[8][i][1]);
+    var m = messages(r);
+    for (var i = m.length - 1; i >= 0; i--) if (m[i][0] === "user") return text(m[i][1]);
     return "";
   }
   function haystack(i) {
@@ -62,8 +66,9 @@
     td.appendChild(el("div", "gold answer", "role"));
     td.appendChild(el("pre", show(r[5])));
     var full = el("details", null, "flip");
-    full.appendChild(el("summary", "full prompt: " + r[8].length + " message(s) as sent (system, few-shot turns, question)"));
-    r[8].forEach(function (m) {
+    var all = messages(r);
+    full.appendChild(el("summary", "full prompt: " + all.length + " message(s) as sent (system, few-shot turns, question)"));
+    all.forEach(function (m) {
       full.appendChild(el("div", m[0], "role"));
       full.appendChild(el("pre", text(m[1])));
     });
