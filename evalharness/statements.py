@@ -7,7 +7,7 @@ never take the first thing that looks like an answer; they take the *last statem
   "Die Antwort lautet 18", "La respuesta es 18", "La réponse est 18", "Ответ: 18", "答案是 18", "答えは18です",
   "คำตอบคือ 18", "Jibu ni 18", "উত্তর হল ১৮", "సమాధానం: 18" (a phrase needs its connector, so "To answer
   this, ..." is no statement); a heading such as "### Final Answer" or "**Answer**" alone on its line
-  takes the next line. A statement that begins with "not" ("the answer is not (A)") is a rejection, skipped.
+  takes the next line. "The answer is not (A)" / "not 12" rejects a candidate and is skipped.
 - the last `\\boxed{...}`;
 - the response's last line, when it is nothing but a short bold phrase (`**B**`) or a letter (`(D)`).
 
@@ -34,11 +34,12 @@ _WORDS = (r"(?:(?<!\w)(?:final\s+answer|answer|antwort|respuesta(?:\s+final)?|r[
 _CONNECTORS = (r"(?:is\b|would\s+be\b|will\s+be\b|lautet\b|ist\b|wäre\b|es\b|sería\b|est\b|sera\b|ni\b|"
                r"будет\b|равен\b|составляет\b|:|：|=|—|–|是|为|為|は|คือ|হল|হলো|হচ্ছে)")
 # a connector, or a number right after the word ("సమాధానం 18", "答案18")
-PHRASE_RE = re.compile(rf"{_WORDS}\s*(?:\*\*|__)?\s*(?:{_CONNECTORS}[\s:：*_]*|(?=\d))", re.IGNORECASE)
+PHRASE_RE = re.compile(rf"{_WORDS}[ \t]*(?:\*\*|__)?[ \t]*(?:{_CONNECTORS}[ \t:：*_]*|(?=\d))", re.IGNORECASE)
 HEADING_RE = re.compile(rf"^[ \t#>*_]*{_WORDS}[ \t*_:：]*$", re.IGNORECASE | re.MULTILINE)
 _BOLD_LINE_RE = re.compile(r"^\s*(?:\*\*|__)([^*_\n]{1,60})(?:\*\*|__)\s*[.。]?\s*$")
 _LETTER_LINE_RE = re.compile(r"^\s*(\(?[A-Z]\)?)\s*\.?\s*$")
 _MARKUP_RE = re.compile(r"\*\*|__|`|\\text(?:bf|rm)?\{([^{}]*)\}|\\mathrm\{([^{}]*)\}")
+_REJECTION_RE = re.compile(r"not\s+(?:\(?[A-Z]\)?(?!\w)|[-\d])")  # "not (A)", "not 12"; "not valid" is an answer
 _MAX_STATEMENT = 400
 
 
@@ -64,7 +65,7 @@ def _phrase_statements(text: str) -> list[tuple[int, str]]:
     found = []
     for match in PHRASE_RE.finditer(text):
         stated = _clean(_rest_of_statement(text, match.end()))
-        if stated and not re.match(r"not\b", stated, re.IGNORECASE):
+        if stated and not _REJECTION_RE.match(stated):
             found.append((match.start(), stated))
     for match in HEADING_RE.finditer(text):
         stated = _clean(_rest_of_statement(text, match.end()))

@@ -11,8 +11,8 @@ suite's `extract:` block can change that. The statement is then parsed as the su
 | `yes_no` | Yes / No, yes / no | the word; "plausible"/"not plausible" count as yes/no (sports_understanding) |
 | `valid_invalid` | valid / invalid | the word; "not valid" is invalid |
 | `number` | `24`, `-50` | the number (after the last `=`), any script/separators; "eight" for small counts |
-| `dyck` | `] ) >` | the bracket characters, prose in parentheses dropped; the whole completed sequence counts too |
-| `words` | `apple banana` | the words, split at spaces and commas, list markers and punctuation dropped |
+| `dyck` | `] ) >` | the first run of bracket-only words (prose around it dropped); the whole completed sequence counts too |
+| `words` | `apple banana` | the words, split at spaces and commas, list markers and punctuation dropped (none of the question's `List:` words: no answer) |
 | `text` | anything | the statement, case and punctuation folded |
 | `auto` (default) | | the type the gold looks like |
 
@@ -42,7 +42,6 @@ _PAREN_LETTER_RE = re.compile(r"\(([A-R])\)")
 _NAMED_LETTER_RE = re.compile(r"(?i:\b(?:option|choice|letter))\s*\(?([A-R])\)?(?![A-Za-z])")
 _LEADING_LETTER_RE = re.compile(r"^([A-R])(?:\s*[.):\]\-–—,]|\s+(?:is|because|since|as|which)\b|$)")
 _BRACKETS = "()[]{}<>"
-_PROSE_IN_PARENS_RE = re.compile(r"\([^()\[\]{}<>]*[A-Za-z][^()\[\]{}<>]*\)")
 _NUMBER_WORDS = {w: str(i) for i, w in enumerate(
     "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
     "seventeen eighteen nineteen twenty".split())}
@@ -113,9 +112,11 @@ def read_answer(kind: str, stated: str, question: str = "", last: bool = False) 
     if kind == "number":
         return _number(stated, last)
     if kind == "dyck":
-        return " ".join(_brackets(stated)) or None
+        return " ".join(_brackets(stated, last)) or None
     if kind == "words":
-        return " ".join(_words(stated)) or None
+        words = _words(stated)
+        listed = set(_words(question.rsplit("List:", 1)[1])) if "List:" in question else set(words)
+        return " ".join(words) if listed & set(words) else None  # no word of the list: no answer
     return _fold(stated) or None
 
 
@@ -189,12 +190,18 @@ def _number(stated: str, last: bool) -> str | None:
     return number
 
 
-def _brackets(text: str) -> list[str]:
-    """The bracket characters of a Dyck answer, explanations in parentheses ("(closing the [)") dropped."""
-    previous = None
-    while previous != text:
-        previous, text = text, _PROSE_IN_PARENS_RE.sub(" ", text)
-    return [ch for ch in text if ch in _BRACKETS]
+def _brackets(text: str, last: bool = False) -> list[str]:
+    """The brackets of a Dyck answer: the first (or `last`) run of words made only of brackets, so prose
+    around it ("we need", "(closing the [ first)") is left out."""
+    runs: list[list[str]] = [[]]
+    for token in text.split():
+        token = token.strip("`'\".,;:*")
+        if token and all(ch in _BRACKETS for ch in token):
+            runs[-1].extend(token)
+        elif token and runs[-1]:
+            runs.append([])
+    runs = [run for run in runs if run]
+    return (runs[-1] if last else runs[0]) if runs else []
 
 
 def _words(text: str) -> list[str]:
