@@ -14,7 +14,7 @@ plain ASCII (`-1234.5`, `18`) that `decimal.Decimal` reads exactly. What it unde
   number, and a three-decimal answer to a grade-school problem is far rarer than either. A leading zero
   (`0,125`) or any other digit count (`12,50`, `3.5`) makes it a decimal mark.
 - a sign only when it is not an operator: `-50`, `−50` (U+2212), but `16-3` is 16 and 3.
-- a trailing sentence period is not a decimal point (`18.` is 18).
+- a trailing sentence period is not a decimal point (`18.` is 18); LaTeX's `70{,}000` and `70\\,000` group.
 
 Pure functions; no locale database, so the same text always reads the same way.
 """
@@ -59,7 +59,8 @@ def canonical(body: str, negative: bool = False) -> str | None:
 def find_numerals(text: str) -> list[tuple[int, str]]:
     """Every number in `text` as (start offset, canonical decimal string), in order."""
     found = []
-    for match in NUMERAL_RE.finditer(text or ""):
+    text = (text or "").replace("{,}", ",").replace("\\,", "\u2009")  # LaTeX: 70{,}000, 70\,000
+    for match in NUMERAL_RE.finditer(text):
         sign = match.group("sign")
         value = canonical(match.group("body"), negative=bool(sign) and sign in "-\u2212")
         if value is not None:

@@ -9,7 +9,9 @@ never take the first thing that looks like an answer; they take the *last statem
   this, ..." is no statement); a heading such as "### Final Answer" or "**Answer**" alone on its line
   takes the next line. "The answer is not (A)" / "not 12" rejects a candidate and is skipped.
 - the last `\\boxed{...}`;
-- the response's last line, when it is nothing but a short bold phrase (`**B**`) or a letter (`(D)`).
+- GSM8K's `#### 18`;
+- the response's last line, when it is nothing but a bold phrase (`**B**`), a letter (`(D)`), or an
+  option with its text (`B) heptagon`) that does not end a list of options.
 
 The one of these written last wins. The statement's text is the rest of its line (or, after a heading or
 a bare "Answer:", the next block of lines), with markdown, quotes and the closing full stop removed.
@@ -30,16 +32,17 @@ from evalharness.numerals import find_numerals
 
 # Answer words: Latin/Cyrillic ones must start a word; the others are written without spaces around them.
 _WORDS = (r"(?:(?<!\w)(?:final\s+answer|answer|antwort|respuesta(?:\s+final)?|r[ée]ponse(?:\s+finale)?|"
-          r"ответ|jibu)|উত্তর|సమాధానం|జవాబు|คำตอบ|答え|答案)")
+          r"ответ|jibu(?:\s+la\s+mwisho)?)|উত্তর|సమాధానం|జవాబు|คำตอบ(?:สุดท้าย)?|答え|答案|(?<!#)####(?!#))")
 _CONNECTORS = (r"(?:is\b|would\s+be\b|will\s+be\b|lautet\b|ist\b|wäre\b|es\b|sería\b|est\b|sera\b|ni\b|"
                r"будет\b|равен\b|составляет\b|:|：|=|—|–|是|为|為|は|คือ|হল|হলো|হচ্ছে)")
 # a connector, or a number right after the word ("సమాధానం 18", "答案18")
-PHRASE_RE = re.compile(rf"{_WORDS}[ \t]*(?:\*\*|__)?[ \t]*(?:{_CONNECTORS}[ \t:：*_]*|(?=\d))", re.IGNORECASE)
+PHRASE_RE = re.compile(rf"{_WORDS}[ \t]*(?:\*\*|__)?[ \t]*(?:{_CONNECTORS}[ \t:：*_]*|(?=[-−+$€£]?\d))", re.IGNORECASE)
 HEADING_RE = re.compile(rf"^[ \t#>*_]*{_WORDS}[ \t*_:：]*$", re.IGNORECASE | re.MULTILINE)
-_BOLD_LINE_RE = re.compile(r"^\s*(?:\*\*|__)([^*_\n]{1,60})(?:\*\*|__)\s*[.。]?\s*$")
+_BOLD_LINE_RE = re.compile(r"^\s*(?:\*\*|__)([^*_\n]{1,400})(?:\*\*|__)\s*[.。]?\s*$")
 _LETTER_LINE_RE = re.compile(r"^\s*(\(?[A-Z]\)?)\s*\.?\s*$")
+_OPTION_LINE_RE = re.compile(r"^\s*(\(?[A-Z][).:]\s+\S.{0,80})$")  # "B) heptagon" as the closing line
 _MARKUP_RE = re.compile(r"\*\*|__|`|\\text(?:bf|rm)?\{([^{}]*)\}|\\mathrm\{([^{}]*)\}")
-_REJECTION_RE = re.compile(r"not\s+(?:\(?[A-Z]\)?(?!\w)|[-\d])")  # "not (A)", "not 12"; "not valid" is an answer
+_REJECTION_RE = re.compile(r"(?i:not)\s+(?:\(?[A-Z]\)?(?!\w)|[-\d])")  # "not (A)", "not 12"; "not valid" is an answer
 _MAX_STATEMENT = 400
 
 
@@ -94,12 +97,26 @@ def final_statement(text: str) -> tuple[int, str] | None:
     boxed = last_boxed(text) if boxes else None
     if boxed is not None and _clean(boxed):
         candidates.append((boxes[-1][0], _clean(boxed)))
-    line = _final_line(text)
-    if line is not None:
-        short = _BOLD_LINE_RE.match(line[1]) or _LETTER_LINE_RE.match(line[1])
-        if short and _clean(short.group(1)) and not short.group(1).rstrip().endswith((":", "：")):
-            candidates.append((line[0], _clean(short.group(1))))
+    closing = _closing_answer_line(text)
+    if closing is not None:
+        candidates.append(closing)
     return max(candidates, key=lambda c: c[0]) if candidates else None
+
+
+def _closing_answer_line(text: str) -> tuple[int, str] | None:
+    """The last line as a statement when it is only an answer: `**...**`, `(D)`, or `B) text` that is not
+    the end of a list of options."""
+    line = _final_line(text)
+    if line is None:
+        return None
+    start, content = line
+    short = _BOLD_LINE_RE.match(content) or _LETTER_LINE_RE.match(content)
+    if short is None and _OPTION_LINE_RE.match(content):
+        before = _final_line(text[:start])
+        short = None if before and _OPTION_LINE_RE.match(before[1]) else _OPTION_LINE_RE.match(content)
+    if short is None or short.group(1).rstrip().endswith((":", "：")) or not _clean(short.group(1)):
+        return None
+    return start, _clean(short.group(1))
 
 
 def last_line(text: str) -> tuple[int, str] | None:

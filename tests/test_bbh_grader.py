@@ -31,6 +31,10 @@ CHOICE_RIGHT = [  # all answer (F) triangle
     "(D) and (C) are ruled out.\nTherefore, option F is correct.",
     "(F)",
     "The answer is: **(F) triangle**.",
+    "If the answer is (A), the path would curve. It does not.\nF) triangle",   # closing option line
+    "Three sides, so I choose F.",
+    "Not (D). Therefore, F",
+    "Answer:\n\n(F)",
 ]
 
 
@@ -75,6 +79,18 @@ def test_choice_letters_and_option_texts():
     assert choice_letter("it is the heat", {"A": "heat", "B": "the heat", "C": "cold"}) == "B"   # the longest
     assert choice_letter("rita, sue and bob poo", {"A": "rita", "B": "sue and bob poo"}) is None  # names two
     assert choice_letter("& fire", {"C": "& fire", "F": "& fire"}) is None                        # ambiguous
+
+
+def test_a_list_of_options_at_the_end_is_not_a_closing_answer():
+    listed = "So the answer is (F).\n\nOther options:\n(A) circle: no\n(D) kite: no"
+    assert grade("choice", listed, "(F)", SHAPES).extracted == "(F)"
+
+
+def test_long_bold_word_list_on_the_last_line():
+    words = " ".join(f"w{i}apple" for i in range(30))
+    question = f"Sort the following words alphabetically: List: {words}"
+    result = grade("words", f"If the answer is w1apple first...\n\n**{words}**", words, question)
+    assert result.correct, result
 
 
 def test_option_text_target_compares_as_text():

@@ -201,3 +201,28 @@ def test_mgsm_accuracy_per_language_and_group_is_the_true_fraction(tmp_path, stu
     results, samples = run_suite(tmp_path, stub_server, MGSM, 4)
     check_family(results, samples, outcomes)
     assert list(results["breakdown"]["subset"]) == sorted(PHRASES)
+
+
+def test_every_bbh_target_in_every_style_grades_right_and_others_wrong(shared_data):
+    """All 6,511 targets, stated in five styles, through the grader each subset really gets."""
+    from evalharness.chat import ChatResponse
+    from evalharness.graders import Exchange
+    from evalharness.runner import SuiteRun
+
+    suite = load_suite(BBH)
+    graders = {task.name: run.graders[0] for task, run in zip(suite.tasks, SuiteRun(suite, None, None, RunOptions()).tasks)}
+    items = load_suite_items(suite, RunOptions())
+    assert len(items) == 6511
+    golds = {}
+    for item in items:
+        golds.setdefault(item.subset, set()).add(item.gold)
+    for item in items:
+        grader = graders[item.subset]
+        styles = ["So the answer is {}.", "**Answer:** {}", "Some (A) and (B) and True, No, 3.\n\n**{}**",
+                  "Final answer: {}", "The answer is: `{}`"]
+        for style in styles:
+            exchange = Exchange(item, [], ChatResponse(content=style.format(item.gold)))
+            assert grader.grade(exchange).correct, (item.id, style)
+        other = sorted(golds[item.subset] - {item.gold})[item.index % (len(golds[item.subset]) - 1)]
+        exchange = Exchange(item, [], ChatResponse(content=f"So the answer is {other}."))
+        assert not grader.grade(exchange).correct, (item.id, other)

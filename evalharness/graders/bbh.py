@@ -6,7 +6,7 @@ suite's `extract:` block can change that. The statement is then parsed as the su
 
 | answer | targets | read from the statement |
 | --- | --- | --- |
-| `choice` | `(A)`..`(R)` | `(D)`, `D`, `D)`, `D.`, `option D`, or the text of exactly one option ("heptagon") |
+| `choice` | `(A)`..`(R)` | `(D)`, `D`, `D)`, `D.`, `option D`, "I choose D", or the text of exactly one option ("heptagon") |
 | `true_false` | True / False | the word (after the last `=` of a restated expression) |
 | `yes_no` | Yes / No, yes / no | the word; "plausible"/"not plausible" count as yes/no (sports_understanding) |
 | `valid_invalid` | valid / invalid | the word; "not valid" is invalid |
@@ -41,6 +41,7 @@ _WHOLE_LETTER_RE = re.compile(r"^(?:option|choice)?\s*\(?([A-R])\)?[.:)]?$", re.
 _PAREN_LETTER_RE = re.compile(r"\(([A-R])\)")
 _NAMED_LETTER_RE = re.compile(r"(?i:\b(?:option|choice|letter))\s*\(?([A-R])\)?(?![A-Za-z])")
 _LEADING_LETTER_RE = re.compile(r"^([A-R])(?:\s*[.):\]\-–—,]|\s+(?:is|because|since|as|which)\b|$)")
+_TRAILING_LETTER_RE = re.compile(r"(?<![\w'’])([A-R])$")  # "I choose B", "Therefore, B"
 _BRACKETS = "()[]{}<>"
 _NUMBER_WORDS = {w: str(i) for i, w in enumerate(
     "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
@@ -142,19 +143,16 @@ def options(question: str) -> dict[str, str]:
 
 
 def choice_letter(stated: str, opts: dict[str, str] | None = None, last: bool = False) -> str | None:
-    """The option letter a statement gives: the whole statement, a `(D)`, "option D", a leading `D)`,
-    else the one option whose text it contains."""
+    """The option letter a statement gives: the whole statement, a `(D)`, "option D", a leading `D)` or a
+    closing "... D", else the one option whose text it contains."""
     stated = stated.strip()
     whole = _WHOLE_LETTER_RE.match(stated)
     if whole:
         return whole.group(1).upper()
-    for regex in (_PAREN_LETTER_RE, _NAMED_LETTER_RE):
-        letters = regex.findall(stated)
-        if letters:
-            return letters[-1] if last else letters[0]
-    leading = _LEADING_LETTER_RE.match(stated)
-    if leading:
-        return leading.group(1)
+    found = [(m.start(), m.group(1)) for regex in (_PAREN_LETTER_RE, _NAMED_LETTER_RE, _LEADING_LETTER_RE,
+                                                   _TRAILING_LETTER_RE) for m in regex.finditer(stated)]
+    if found:
+        return (max(found) if last else min(found))[1]
     return _letter_by_text(stated, opts or {})
 
 
