@@ -226,3 +226,26 @@ def test_every_bbh_target_in_every_style_grades_right_and_others_wrong(shared_da
         other = sorted(golds[item.subset] - {item.gold})[item.index % (len(golds[item.subset]) - 1)]
         exchange = Exchange(item, [], ChatResponse(content=f"So the answer is {other}."))
         assert not grader.grade(exchange).correct, (item.id, other)
+
+
+@pytest.mark.parametrize("suite_name, rows", [
+    ("mgsm.yaml", [{"question": "Q?", "answer": None, "answer_number": 2125, "equation_solution": None}]),
+    ("bbh.yaml", [{"input": "not True is", "target": "False"}]),
+])
+def test_hub_shaped_rows_map_like_the_local_files(tmp_path, monkeypatch, suite_name, rows):
+    """The hub path (`datasets.load_dataset`, offline): a local folder with one config per subset and the
+    hub's columns stands in for juletxara/mgsm and lukaemon/bbh."""
+    suite = load_suite(REPO / "suites" / suite_name)
+    configs = []
+    for name in suite.subsets:
+        (tmp_path / "hub" / name).mkdir(parents=True)
+        (tmp_path / "hub" / name / "test.jsonl").write_text("\n".join(json.dumps(r) for r in rows))
+        configs.append(f"- config_name: {name}\n  data_files:\n  - split: test\n    path: {name}/test.jsonl")
+    (tmp_path / "hub" / "README.md").write_text("---\nconfigs:\n" + "\n".join(configs) + "\n---\n")
+    for var, value in (("HF_DATASETS_OFFLINE", "1"), ("HF_HUB_OFFLINE", "1"), ("HF_HOME", str(tmp_path / "hf"))):
+        monkeypatch.setenv(var, value)
+    monkeypatch.delenv("EVALHARNESS_DATA_DIR", raising=False)
+    suite = load_suite(REPO / "suites" / suite_name, [f"dataset.hf.path={tmp_path / 'hub'}"])
+    items = load_suite_items(suite, RunOptions(limit=1))
+    assert len(items) == len(suite.subsets)
+    assert {item.gold for item in items} == ({"2125"} if suite_name == "mgsm.yaml" else {"False"})
