@@ -44,6 +44,7 @@ _OPTION_LINE_RE = re.compile(r"^\s*(\(?[A-Z][).:]\s+\S.{0,80})$")  # "B) heptago
 _MARKUP_RE = re.compile(r"\*\*|__|`|\\text(?:bf|rm)?\{([^{}]*)\}|\\mathrm\{([^{}]*)\}")
 _REJECTION_RE = re.compile(r"(?i:not)\s+(?:\(?[A-Z]\)?(?!\w)|[-\d])")  # "not (A)", "not 12"; "not valid" is an answer
 _MAX_STATEMENT = 400
+_BLOCK_RE = re.compile(r"[ \t]*\n(?:[ \t]*\n)*((?:[ \t]*\S[^\n]*(?:\n|$))+)")  # linear: no nested ambiguity
 
 
 def _clean(text: str) -> str:
@@ -60,7 +61,7 @@ def _rest_of_statement(text: str, start: int) -> str:
     line = text[start: line_end if line_end >= 0 else len(text)]
     if _clean(line) or line_end < 0:
         return line[:_MAX_STATEMENT]
-    block = re.match(r"\s*\n((?:[^\n]*\S[^\n]*(?:\n|$))+)", text[line_end:])
+    block = _BLOCK_RE.match(text, line_end)
     return block.group(1)[:_MAX_STATEMENT] if block else ""
 
 

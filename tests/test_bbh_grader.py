@@ -110,6 +110,8 @@ def test_option_text_target_compares_as_text():
     ("yes_no", "The sentence is implausible.\nSo the answer is: implausible.", "no", "No", True),
     ("yes_no", "So the answer is plausible.", "yes", "Yes", True),
     ("yes_no", "**Answer: Yes**", "no", "Yes", False),
+    ("yes_no", "Elanor's statement is false.\nNo, Elanor does not tell the truth.", "No", "No", True),
+    ("yes_no", "Each step checks out, so yes", "Yes", "Yes", True),
     ("valid_invalid", "The conclusion does not follow.\nSo the answer is invalid.", "invalid", "invalid", True),
     ("valid_invalid", "So the answer is not valid.", "invalid", "invalid", True),
     ("valid_invalid", "Premise 2 gives it directly, so it is valid.\n**Answer:** valid", "valid", "valid", True),
@@ -139,6 +141,7 @@ def test_typed_answers(kind, response, gold, extracted, correct):
 @pytest.mark.parametrize("kind, response", [
     ("true_false", "I cannot evaluate this."),
     ("yes_no", "It depends on the context."),
+    ("yes_no", "There is no correct answer here."),
     ("valid_invalid", "The premises are unclear."),
     ("number", "There are several instruments."),
     ("dyck", "I am not sure how to close it."),
@@ -170,5 +173,6 @@ def test_options_are_checked_when_the_suite_loads(tmp_path):
 
 def test_hostile_output_never_raises():
     grader = make_grader("bbh_match", {"answer": "choice"})
-    for text in ("(" * 5000, "answer is " * 2000, "\\boxed{" * 300, "\x00\ufffd" * 100):
-        assert grader.grade_text(text, "(A)", {"input": SHAPES}).correct is False
+    for text in ("(" * 5000, "answer is " * 2000, "\\boxed{" * 300, "\x00\ufffd" * 100,
+                 "Answer:\n" + " " * 50000 + "\n", "1," * 20000, "**" * 20000, "A) " * 10000):
+        assert grader.grade_text(text, "(B)", {"input": SHAPES}).correct is False

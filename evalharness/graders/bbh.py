@@ -8,7 +8,7 @@ suite's `extract:` block can change that. The statement is then parsed as the su
 | --- | --- | --- |
 | `choice` | `(A)`..`(R)` | `(D)`, `D`, `D)`, `D.`, `option D`, "I choose D", or the text of exactly one option ("heptagon") |
 | `true_false` | True / False | the word (after the last `=` of a restated expression) |
-| `yes_no` | Yes / No, yes / no | the word; "plausible"/"not plausible" count as yes/no (sports_understanding) |
+| `yes_no` | Yes / No, yes / no | the word (a last-line fallback: its first or last word); "plausible"/"not plausible" count as yes/no |
 | `valid_invalid` | valid / invalid | the word; "not valid" is invalid |
 | `number` | `24`, `-50` | the number (after the last `=`), any script/separators; "eight" for small counts |
 | `dyck` | `] ) >` | the first run of bracket-only words (prose around it dropped); the whole completed sequence counts too |
@@ -170,7 +170,12 @@ def _binary(kind: str, stated: str, last: bool) -> str | None:
     pattern, canon = _BINARY[kind]
     if kind == "true_false" and "=" in stated:
         stated = stated.rsplit("=", 1)[1]
-    words = [" ".join(w.lower().split()) for w in re.findall(pattern, stated, re.IGNORECASE)]
+    matches = list(re.finditer(pattern, stated, re.IGNORECASE))
+    if last and kind == "yes_no":  # a closing line answers with its first or last word: "No, she lies."
+        edge = re.sub(r"^\W+|\W+$", "", stated)  # ("There is no correct answer" says neither)
+        matches = [m for m in matches if m.group(0).lower() in (edge[:len(m.group(0))].lower(),
+                                                                 edge[-len(m.group(0)):].lower())]
+    words = [" ".join(m.group(1).lower().split()) for m in matches]
     if not words:
         return None
     return canon[words[-1] if last else words[0]]
