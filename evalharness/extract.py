@@ -264,10 +264,18 @@ def _number_strategy(text: str) -> tuple[int, str] | None:
 
 _STRATEGIES.update({"answer_line": _answer_line_strategy, "number": _number_strategy})
 
-# answer statements in 11 languages and numerals of any script (statements.py)
-from evalharness.statements import STRATEGIES as _STATEMENT_STRATEGIES  # noqa: E402
+# answer statements in 11 languages and numerals of any script (statements.py, imported on first use: its
+# regexes cost ~3 ms to compile, which a run of another suite should not pay)
+def _statement_strategy(name: str):
+    def strategy(text: str) -> tuple[int, str] | None:
+        from evalharness.statements import STRATEGIES
 
-_STRATEGIES.update(_STATEMENT_STRATEGIES)
+        return STRATEGIES[name](text)
+    return strategy
+
+
+_STRATEGIES.update({name: _statement_strategy(name)
+                    for name in ("final_statement", "last_line", "final_number", "last_numeral")})
 
 
 # ---- the extraction vocabulary every grader speaks ---------------------------------------------------------

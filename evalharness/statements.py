@@ -16,7 +16,8 @@ never take the first thing that looks like an answer; they take the *last statem
 The one of these written last wins. The statement's text is the rest of its line (or, after a heading or
 a bare "Answer:", the next block of lines), with markdown, quotes and the closing full stop removed.
 
-Strategies (registered in `extract.py`, usable in any suite's `extract.strategies`):
+Strategies (named in `extract.py`, which imports this module on first use; usable in any suite's
+`extract.strategies`):
 - `final_statement`: that text, as written ("(D)", "Yes", "] ) )", "18 dollars").
 - `last_line`: the last non-empty line, markup removed (a fallback for answers given without a phrase).
 - `final_number`: the number in the final statement (after its last "=" when it shows a computation,
@@ -28,6 +29,7 @@ from __future__ import annotations
 
 import re
 
+from evalharness.extract import find_boxed, last_boxed
 from evalharness.numerals import find_numerals
 
 # Answer words: Latin/Cyrillic ones must start a word; the others are written without spaces around them.
@@ -92,8 +94,6 @@ def final_statement(text: str) -> tuple[int, str] | None:
     if not text:
         return None
     candidates = _phrase_statements(text)
-    from evalharness.extract import find_boxed, last_boxed  # extract imports this module: import late
-
     boxes = find_boxed(text)
     boxed = last_boxed(text) if boxes else None
     if boxed is not None and _clean(boxed):

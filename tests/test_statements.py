@@ -118,3 +118,11 @@ def test_final_statement(text, expected):
 def test_last_line_drops_markup():
     assert last_line("reasoning\n\n  **(D) kite**  \n\n") == (len("reasoning\n\n"), "(D) kite")
     assert last_line("   \n") is None
+
+
+def test_every_statement_strategy_is_named_in_the_extraction_vocabulary():
+    from evalharness.extract import strategy_names
+    from evalharness.statements import STRATEGIES
+
+    assert set(STRATEGIES) <= set(strategy_names())
+    assert ExtractSpec(strategies=list(STRATEGIES)).resolved((), False) == tuple(STRATEGIES)
