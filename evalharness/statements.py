@@ -3,11 +3,12 @@
 Chain-of-thought answers mention many candidate answers before they commit to one, so these strategies
 never take the first thing that looks like an answer; they take the *last statement*:
 
-- an answer phrase followed by a connector: "So the answer is (D).", "**Answer:** 18", "Final answer: B",
-  "Die Antwort lautet 18", "La respuesta es 18", "La réponse est 18", "Ответ: 18", "答案是 18", "答えは18です",
-  "คำตอบคือ 18", "Jibu ni 18", "উত্তর হল ১৮", "సమాధానం: 18" (a phrase needs its connector, so "To answer
-  this, ..." is no statement); a heading such as "### Final Answer" or "**Answer**" alone on its line
-  takes the next line. "The answer is not (A)" / "not 12" rejects a candidate and is skipped.
+- an answer phrase followed by a connector: "So the answer is (D).", "**Answer:** 18", "Final answer:
+  B", "Die Antwort lautet 18", "La respuesta es 18", "La réponse est 18", "Ответ: 18", "答案是 18",
+  "答えは18です", "คำตอบคือ 18", "Jibu ni 18", "উত্তর হল ১৮", "సమాధానం: 18" (a phrase needs its
+  connector, so "To answer this, ..." is no statement); a heading such as "### Final Answer" or
+  "**Answer**" alone on its line takes the next line. "The answer is not (A)" / "not 12" rejects a
+  candidate and is skipped.
 - the last `\\boxed{...}`;
 - GSM8K's `#### 18`;
 - the response's last line, when it is nothing but a bold phrase (`**B**`), a letter (`(D)`), or an
@@ -34,11 +35,13 @@ from evalharness.numerals import find_numerals
 
 # Answer words: Latin/Cyrillic ones must start a word; the others are written without spaces around them.
 _WORDS = (r"(?:(?<!\w)(?:final\s+answer|answer|antwort|respuesta(?:\s+final)?|r[ée]ponse(?:\s+finale)?|"
-          r"ответ|jibu(?:\s+la\s+mwisho)?)|উত্তর|సమాధానం|జవాబు|คำตอบ(?:สุดท้าย)?|答え|答案|(?<!#)####(?!#))")
+          r"ответ|jibu(?:\s+la\s+mwisho)?)|"
+          r"উত্তর|సమాధానం|జవాబు|คำตอบ(?:สุดท้าย)?|答え|答案|(?<!#)####(?!#))")
 _CONNECTORS = (r"(?:is\b|would\s+be\b|will\s+be\b|lautet\b|ist\b|wäre\b|es\b|sería\b|est\b|sera\b|ni\b|"
                r"будет\b|равен\b|составляет\b|:|：|=|—|–|是|为|為|は|คือ|হল|হলো|হচ্ছে)")
 # a connector, or a number right after the word ("సమాధానం 18", "答案18")
-PHRASE_RE = re.compile(rf"{_WORDS}[ \t]*(?:\*\*|__)?[ \t]*(?:{_CONNECTORS}[ \t:：*_]*|(?=[-−+$€£]?\d))", re.IGNORECASE)
+PHRASE_RE = re.compile(rf"{_WORDS}[ \t]*(?:\*\*|__)?[ \t]*(?:{_CONNECTORS}[ \t:：*_]*|(?=[-−+$€£]?\d))",
+                       re.IGNORECASE)
 HEADING_RE = re.compile(rf"^[ \t#>*_]*{_WORDS}[ \t*_:：]*$", re.IGNORECASE | re.MULTILINE)
 _BOLD_LINE_RE = re.compile(r"^\s*(?:\*\*|__)([^*_\n]{1,400})(?:\*\*|__)\s*[.。]?\s*$")
 _LETTER_LINE_RE = re.compile(r"^\s*(\(?[A-Z]\)?)\s*\.?\s*$")

@@ -6,13 +6,17 @@ suite's `extract:` block can change that. The statement is then parsed as the su
 
 | answer | targets | read from the statement |
 | --- | --- | --- |
-| `choice` | `(A)`..`(R)` | `(D)`, `D`, `D)`, `D.`, `option D`, "I choose D", or the text of exactly one option ("heptagon") |
+| `choice` | `(A)`..`(R)` | `(D)`, `D`, `D)`, `D.`, `option D`, "I choose D", or the text of exactly one |
+| | | option ("heptagon") |
 | `true_false` | True / False | the word (after the last `=` of a restated expression) |
-| `yes_no` | Yes / No, yes / no | the word (a last-line fallback: its first or last word); "plausible"/"not plausible" count as yes/no |
+| `yes_no` | Yes / No, yes / no | the word (in a last-line fallback: its first or last word); |
+| | | "plausible" / "not plausible" count as yes / no |
 | `valid_invalid` | valid / invalid | the word; "not valid" is invalid |
 | `number` | `24`, `-50` | the number (after the last `=`), any script/separators; "eight" for small counts |
-| `dyck` | `] ) >` | the first run of bracket-only words (prose around it dropped); the whole completed sequence counts too |
-| `words` | `apple banana` | the words, split at spaces and commas, list markers and punctuation dropped (none of the question's `List:` words: no answer) |
+| `dyck` | `] ) >` | the first run of bracket-only words (prose around it dropped); the whole |
+| | | completed sequence counts too |
+| `words` | `apple banana` | the words, split at spaces and commas, list markers and punctuation dropped; |
+| | | none of the question's `List:` words: no answer |
 | `text` | anything | the statement, case and punctuation folded |
 | `auto` (default) | | the type the gold looks like |
 
@@ -50,7 +54,8 @@ _BINARY = {
     "true_false": (r"\b(true|false)\b", {"true": "True", "false": "False"}),
     "yes_no": (r"\b(yes|no|not\s+plausible|implausible|plausible)\b",
                {"yes": "Yes", "no": "No", "plausible": "Yes", "implausible": "No", "not plausible": "No"}),
-    "valid_invalid": (r"\b(invalid|not\s+valid|valid)\b", {"valid": "valid", "invalid": "invalid", "not valid": "invalid"}),
+    "valid_invalid": (r"\b(invalid|not\s+valid|valid)\b",
+                      {"valid": "valid", "invalid": "invalid", "not valid": "invalid"}),
 }
 
 
