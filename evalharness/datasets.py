@@ -13,6 +13,7 @@ object with the rows under `records`, or JSON Lines saved as .json), parquet, CS
 from __future__ import annotations
 
 import csv
+import functools
 import gzip
 import io
 import json
@@ -189,6 +190,8 @@ def map_row(row: dict, index: int, fields: dict[str, FieldSpec], source: str = "
 def _field_value(row: dict, spec: FieldSpec, name: str, source: str, index: int) -> Any:
     if spec.value is not msgspec.UNSET:
         return spec.value
+    if spec.file is not None:
+        return _text_file(spec.file, os.environ.get(DATA_DIR_ENV), f"{source}: fields.{name}")
     value: Any = row
     for part in spec.column.split("."):
         if isinstance(value, dict) and part in value:
@@ -199,6 +202,17 @@ def _field_value(row: dict, spec: FieldSpec, name: str, source: str, index: int)
                 f"(columns: {', '.join(map(str, row))})"
             )
     return value
+
+
+@functools.lru_cache(maxsize=64)
+def _text_file(name: str, data_dir: str | None, where: str) -> str:
+    """A field's text file (read once): absolute, or under $EVALHARNESS_DATA_DIR like `dataset.local`."""
+    if Path(name).is_absolute() or data_dir:
+        path = Path(name) if Path(name).is_absolute() else Path(data_dir or ".") / name
+        if path.is_file():
+            return _read_text(path)
+        raise UserError(f"{where}: file not found: {path}")
+    raise UserError(f"{where}: needs ${DATA_DIR_ENV}/{name}, but ${DATA_DIR_ENV} is not set")
 
 
 def _apply_ops(value: Any, ops: tuple[Any, ...]) -> Any:

@@ -18,6 +18,8 @@ the suite's `patterns` (regexes), then the strategies in the order given:
 - `last_math`: the last `$...$`, `$$...$$`, `\\(...\\)` or `\\[...\\]` span.
 - `last_number`: the last number outside math spans (thousands separators, decimals, a/b fractions, %).
 - `number`: the last run of digits anywhere (what exact_match has always used).
+- `final_statement`, `last_line`, `final_number`, `last_numeral`: the last answer statement in any of 11
+  languages, the last line, the statement's number and the last number in any script (`statements.py`).
 - strategies in `CONTEXT_STRATEGIES` also read the item (e.g. its answer options).
 
 `extract_answer(text, strategies)` is the math flavour (bare first, the whole text when nothing applies).
@@ -262,6 +264,19 @@ def _number_strategy(text: str) -> tuple[int, str] | None:
 
 _STRATEGIES.update({"answer_line": _answer_line_strategy, "number": _number_strategy})
 
+# answer statements in 11 languages and numerals of any script (statements.py, imported on first use: its
+# regexes cost ~3 ms to compile, which a run of another suite should not pay)
+def _statement_strategy(name: str):
+    def strategy(text: str) -> tuple[int, str] | None:
+        from evalharness.statements import STRATEGIES
+
+        return STRATEGIES[name](text)
+    return strategy
+
+
+_STRATEGIES.update({name: _statement_strategy(name)
+                    for name in ("final_statement", "last_line", "final_number", "last_numeral")})
+
 
 # ---- the extraction vocabulary every grader speaks ---------------------------------------------------------
 
@@ -313,7 +328,7 @@ class ExtractSpec(Strict):
         if not self.builtin:
             strategies = ()
         if self.fallback == "none":
-            strategies = tuple(s for s in strategies if s not in ("last_number", "number"))
+            strategies = tuple(s for s in strategies if s not in ("last_number", "number", "last_numeral"))
         use_bare = self.bare if self.bare is not None else bare
         if use_bare and strategies and "bare" not in strategies:
             strategies = ("bare", *strategies)

@@ -45,6 +45,7 @@ class FieldSpec:
     column: str
     ops: tuple[Any, ...] = ()  # as written: "strip" or {"regex": PATTERN} (checked by FieldOp on load)
     value: Any = msgspec.UNSET  # a constant instead of a column
+    file: str | None = None  # a constant read from this text file ($EVALHARNESS_DATA_DIR/<file>, or absolute)
 
 
 @dataclass(frozen=True)
@@ -159,18 +160,22 @@ class FieldOp:
 
 
 class FieldFile(Strict, frozen=True):
-    """A mapped field: a dataset `column` (dotted for nested records) or a constant `value`, then `ops`."""
+    """A mapped field: a dataset `column` (dotted for nested records), a constant `value`, or the text of
+    a `file` under $EVALHARNESS_DATA_DIR (a constant too, e.g. BBH's few-shot prompt), then `ops`."""
 
     column: str | None = None
     value: Any = msgspec.UNSET
+    file: str | None = None
     ops: tuple[FieldOp, ...] = ()
 
     def __post_init__(self) -> None:
-        if (self.column is None) == (self.value is msgspec.UNSET):
-            raise ValueError("expected exactly one of column (a dataset column) or value (a constant)")
+        given = [self.column is not None, self.value is not msgspec.UNSET, self.file is not None]
+        if sum(given) != 1:
+            raise ValueError("expected exactly one of column (a dataset column), value (a constant) or file "
+                             "(a text file under $EVALHARNESS_DATA_DIR)")
 
     def spec(self) -> FieldSpec:
-        return FieldSpec(self.column or "", tuple(op.raw for op in self.ops), self.value)
+        return FieldSpec(self.column or "", tuple(op.raw for op in self.ops), self.value, self.file)
 
 
 class _NamedRef:

@@ -102,3 +102,29 @@ def test_hub_loader_through_the_datasets_library(tmp_path, monkeypatch):
     monkeypatch.delenv("EVALHARNESS_DATA_DIR", raising=False)
     items = load_items(DatasetSpec(hf_path=str(folder), hf_split="test", local="x/test.jsonl"), FIELDS)
     assert [i.gold for i in items] == ["1000", "2"]
+
+
+def test_field_from_a_text_file(tmp_path, monkeypatch):
+    """`{file: PATH}`: a constant read from $EVALHARNESS_DATA_DIR/PATH (or an absolute path), ops applied."""
+    (tmp_path / "data.jsonl").write_text("\n".join(json.dumps(r) for r in ROWS))
+    (tmp_path / "prompts").mkdir()
+    (tmp_path / "prompts" / "p.txt").write_text("canary line\n-----\nSolve these.\n\nQ: 1+1\nA: 2\n")
+    fields = {**FIELDS, "shots": FieldSpec("", ({"after": "-----"}, "strip"), file="prompts/p.txt")}
+    spec = DatasetSpec(path=tmp_path / "data.jsonl")
+    monkeypatch.setenv("EVALHARNESS_DATA_DIR", str(tmp_path))
+    items = load_items(spec, fields)
+    assert [i.fields["shots"] for i in items] == ["Solve these.\n\nQ: 1+1\nA: 2"] * 2
+    absolute = {"shots": FieldSpec("", file=str(tmp_path / "prompts" / "p.txt"))}
+    assert load_items(spec, absolute)[0].fields["shots"].startswith("canary line")
+    with pytest.raises(UserError, match=r"fields.shots: file not found: .*prompts/missing.txt"):
+        load_items(spec, {"shots": FieldSpec("", file="prompts/missing.txt")})
+    monkeypatch.delenv("EVALHARNESS_DATA_DIR")
+    with pytest.raises(UserError, match=r"fields.shots: needs \$EVALHARNESS_DATA_DIR/prompts/p.txt, but "):
+        load_items(spec, {"shots": FieldSpec("", file="prompts/p.txt")})
+
+
+def test_field_needs_exactly_one_source(tmp_path):
+    suite = {"name": "t", "description": "d", "dataset": {"local": "x.jsonl"}, "prompt": {"template": "{q}"},
+             "grader": "exact_match", "fields": {"q": {"column": "q", "file": "p.txt"}}}
+    with pytest.raises(UserError, match=r"fields.q: expected exactly one of column .* or file"):
+        parse_suite(suite, source=tmp_path / "t.yaml")
