@@ -77,9 +77,18 @@ class Suite:
     def graders(self) -> tuple[GraderRef, ...]:
         return (self.tasks[0].grader, *self.tasks[0].extra_graders)
 
+    @property
+    def fields(self) -> dict[str, FieldSpec]:
+        """Every field an item of the suite has, across its subsets (a field's spec from its first subset)."""
+        merged: dict[str, FieldSpec] = {}
+        for task in self.tasks:
+            for name, spec in task.fields.items():
+                merged.setdefault(name, spec)
+        return merged
+
     def __getattr__(self, name: str) -> Any:
         """A one-task suite reads like its task (`suite.dataset`, `suite.prompt`, ...)."""
-        if name in ("dataset", "fields", "prompt", "generation", "grader", "extra_graders", "extract", "solver"):
+        if name in ("dataset", "prompt", "generation", "grader", "extra_graders", "extract", "solver"):
             tasks = object.__getattribute__(self, "tasks")
             if len(tasks) == 1:
                 return getattr(tasks[0], name)
