@@ -21,6 +21,7 @@ GRADERS: dict[str, str] = {
     "exact_match": "evalharness.graders.exact_match:ExactMatch",
     "math_equiv": "evalharness.graders.math.equiv:MathEquiv",
     "code_exec": "evalharness.graders.code.exec:CodeExec",
+    "tool_call_ast": "evalharness.graders.tools.grader:ToolCallAST",
 }
 
 __all__ = ["GRADERS", "Exchange", "Grade", "Grader", "GraderOptions", "grader_class", "make_grader", "check_options"]
