@@ -75,8 +75,8 @@ def _add_run(commands) -> None:
 
 
 def _add_grade(commands) -> None:
-    grade = commands.add_parser("grade", help="re-grade records offline (exact_match, math_equiv, code_exec)")
-    grade.add_argument("grader", help="grader name: exact_match, math_equiv or code_exec")
+    grade = commands.add_parser("grade", help="re-grade records offline (exact_match, math_equiv, code_exec, ...)")
+    grade.add_argument("grader", help="grader name: exact_match, math_equiv, code_exec, tool_call_ast, or file.py:Class")
     grade.add_argument("--input", type=Path, required=True, help="JSONL records with gold and response (or pred)")
     grade.add_argument("--output", type=Path, help="where to write graded records "
                                                    "(default: INPUT with .graded.jsonl)")

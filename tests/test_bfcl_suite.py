@@ -142,6 +142,7 @@ def test_native_mode_sends_json_schema_tools_and_grades_tool_calls(tmp_path, stu
     assert "tool_mode: native" in config
     report = (run_dir / "report.html").read_text()
     assert "why answers were wrong" in report and "wrong_function" in report
+    assert "wrong_function: called math.triangle_area_base_height, expected math.triangle_area_heron" in report
 
 
 def test_prompt_mode_writes_tools_into_the_system_message_and_reads_calls_from_text(tmp_path, stub_server, shared_data):

@@ -182,3 +182,23 @@ def test_irrelevance_in_both_modes():
     called = grade(tool_calls=[ToolCall("geo_distance", {"a": "x", "b": "y"})], gold=[])
     assert not called.correct and called.details["reason"] == "wrong_count"
     assert not grade(content=TEXT_CALL, native=False, gold=[]).correct
+
+
+def test_offline_grading_reads_functions_tools_and_calls_from_the_records(tmp_path):
+    from conftest import run_cli
+
+    native = openai_tools(FUNCTIONS)
+    rows = [
+        {"id": "text", "response": TEXT_CALL, "gold": GOLD, "functions": FUNCTIONS},  # prompt mode: text counts
+        {"id": "native-text", "response": TEXT_CALL, "gold": GOLD, "functions": FUNCTIONS, "tools": native},
+        {"id": "native-call", "response": "", "gold": GOLD, "functions": FUNCTIONS, "tools": native,
+         "tool_calls": [{"id": "c", "name": "geo_distance", "arguments": {"a": "paris", "b": "ROME"}}]},
+    ]
+    source = tmp_path / "records.jsonl"
+    source.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    proc = run_cli("grade", "tool_call_ast", "--input", str(source))
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("tool_call_ast: accuracy 0.6667 (2/3)")
+    graded = {r["id"]: r for r in map(json.loads, (tmp_path / "records.graded.jsonl").read_text().splitlines())}
+    assert graded["text"]["correct"] and graded["native-call"]["correct"]
+    assert graded["native-text"]["grade_details"]["reason"] == "wrong_count"
