@@ -12,7 +12,8 @@ The functions are written as the suite gives them (BFCL's own Phi handler does t
 Reading: the model answers `<|tool_call|>[{"name": ..., "arguments": {...}}]<|/tool_call|>`, but often drops
 the closing tag and sometimes the list brackets around parallel calls (BFCL's Phi handler notes both);
 vLLM's `phi4_mini_json` parser prompts for and reads `functools[{...}, ...]` instead; some answers are a bare
-JSON list or object. `parse_calls` accepts all of these, `arguments` (or `parameters`, as vLLM's parser
+JSON list or object (also what is left when a server drops special tokens such as `<|tool_call|>` from the
+text, as vLLM does by default). `parse_calls` accepts all of these, `arguments` (or `parameters`, as vLLM's parser
 allows) given as an object or as a JSON string of one. A text with no call syntax has no calls. A text
 with call syntax whose content is not a list of `{name, arguments}` objects raises `UnreadableCalls`:
 an echoed function description (`{name, description, parameters}`) is not a call, as in BFCL.
