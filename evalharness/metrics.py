@@ -152,7 +152,7 @@ class Tally:
         if reasons:
             out["failure_reasons"] = reasons
             if self.spec.subsets:
-                out["failure_reasons_by_subset"] = {subset: self.failure_reasons(subset) for subset in self.spec.subsets}
+                out["failure_reasons_by_subset"] = {name: self.failure_reasons(name) for name in self.spec.subsets}
         return out
 
     def failure_reasons(self, subset: str | None = None) -> dict[str, int]:

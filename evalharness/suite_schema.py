@@ -129,8 +129,8 @@ class JoinFile(Strict, frozen=True):
 
 class DatasetFile(Strict, frozen=True):
     """Where items come from: `--data`, a file shipped beside the suite (`path`), `$EVALHARNESS_DATA_DIR/
-    <local>`, or the Hugging Face hub (`hf`). `filter` keeps rows whose column equals a value (or one of a
-    list of values)."""
+    <local>`, or the Hugging Face hub (`hf`). `join` adds a second file's columns row by row (`JoinFile`).
+    `filter` keeps rows whose column equals a value (or one of a list of values)."""
 
     hf: HubSpec | None = None
     local: str | None = None

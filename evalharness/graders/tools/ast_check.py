@@ -60,7 +60,7 @@ def check_calls(functions: list[dict[str, Any]], expected: list[dict[str, Any]],
         return fail("bad_reference", "the expected calls are not a list of {function: {parameter: [values]}}")
     if not expected:
         if calls:
-            return fail("wrong_count", f"expected no call, got {len(calls)}: " + ", ".join(n for n, _ in calls))
+            return fail("wrong_count", f"expected no call, got {len(calls)}: " + ", ".join(str(n) for n, _ in calls))
         return PASS
     if calls is None:
         return fail("unparseable", "the calls could not be read")
