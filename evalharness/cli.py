@@ -57,6 +57,10 @@ def _add_run(commands) -> None:
     endpoint.add_argument("--timeout", type=float, dest="timeout_s", help="seconds per request (default 120)")
     endpoint.add_argument("--max-retries", type=int, help="retries on 429/5xx/connection errors (default 6)")
     endpoint.add_argument("--model-path", help="local GGUF file (runs in-process with llama.cpp)")
+    endpoint.add_argument("--tool-mode", choices=["native", "prompt"],
+                          help="how function-calling suites offer functions: native (request tools) or prompt "
+                               "(Phi-4-mini's system-prompt format, calls read from the text); default native, "
+                               "prompt for the in-process model")
     data = run.add_argument_group("data and output")
     data.add_argument("--limit", type=int, help="evaluate only the first N items")
     data.add_argument("--data", type=Path, help="read the items from this file instead (one suite only)")
@@ -78,8 +82,8 @@ def _add_run(commands) -> None:
 
 
 def _add_grade(commands) -> None:
-    grade = commands.add_parser("grade", help="re-grade records offline (exact_match, math_equiv, code_exec)")
-    grade.add_argument("grader", help="grader name: exact_match, math_equiv or code_exec")
+    grade = commands.add_parser("grade", help="re-grade records offline (exact_match, math_equiv, code_exec, ...)")
+    grade.add_argument("grader", help="grader name: exact_match, math_equiv, code_exec, tool_call_ast, or file.py:Class")
     grade.add_argument("--input", type=Path, required=True, help="JSONL records with gold and response (or pred)")
     grade.add_argument("--output", type=Path, help="where to write graded records "
                                                    "(default: INPUT with .graded.jsonl)")
@@ -168,7 +172,8 @@ def cmd_run(args) -> int:
     profile = load_profile(args.config) if args.config else resumed.get("endpoint")
     base_url = args.base_url[0] if args.base_url and len(args.base_url) == 1 else args.base_url
     flags = {"base_url": base_url, "model": args.model, "api_key_env": args.api_key_env,
-             "concurrency": args.concurrency, "timeout_s": args.timeout_s, "max_retries": args.max_retries}
+             "concurrency": args.concurrency, "timeout_s": args.timeout_s, "max_retries": args.max_retries,
+             "tool_mode": args.tool_mode}
     if args.model_path:  # a local model file: the provider that reads model files runs it
         flags["options"] = {"model_path": args.model_path}
         flags["provider"] = provider_for_options(flags["options"])
@@ -182,6 +187,7 @@ def cmd_run(args) -> int:
     options = RunOptions(
         output_dir=args.output_dir, data_file=args.data, limit=args.limit,
         progress=Progress(enabled=not args.no_progress), concurrency=endpoint.concurrency,
+        tool_mode=endpoint.tool_mode,
         grader_options={"code_exec": {"allow_unsafe_exec": True}} if args.allow_unsafe_exec else {},
         config_extra={"endpoint": endpoint.redacted(),
                       "cache": None if cache is None else str(cache.path)},

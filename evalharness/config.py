@@ -10,7 +10,11 @@ the provider's own settings, typed by that provider's `Options` and checked when
     concurrency: 16
     timeout_s: 120
     max_retries: 6
+    tool_mode: native           # how function-calling suites offer functions: native | prompt (evalharness/tools)
     options: {extra_body: {top_k: 0}}
+
+`tool_mode` defaults to the provider's first supported mode (a provider lists them in `tool_modes`;
+`openai`: native, prompt; `llamacpp`: prompt only); asking for one it does not support is an error.
 
 Older profiles wrote provider settings at the top level (`extra_body:`, `model_path:`...); they still load
 and mean the same as under `options:`.
@@ -29,7 +33,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import msgspec
 
@@ -65,6 +69,7 @@ class EndpointConfig(Strict):
     price_completion_per_mtok: Annotated[float, msgspec.Meta(ge=0)] | None = None
     currency: str = "USD"
     description: str | None = None
+    tool_mode: Literal["native", "prompt"] | None = None  # None: the provider's default (first of `tool_modes`)
     options: dict[str, Any] = msgspec.field(default_factory=dict)
     base_dir: str | None = None  # where the profile lives: `file.py:Class` names are relative to it
 
@@ -135,6 +140,7 @@ def resolve_endpoint(profile: dict[str, Any] | None, overrides: dict[str, Any]) 
     if config.provider == HTTP_DEFAULT and not config.base_url:
         config.provider = OFFLINE_DEFAULT  # nothing configured: the offline default model
     _provider_options(config, source)
+    _resolve_tool_mode(config, source)
     if config.api_key is None and config.api_key_env:
         config.api_key = os.environ.get(config.api_key_env) or None
     return config
@@ -164,6 +170,20 @@ def _provider_options(config: EndpointConfig, source: str) -> Any:
     if hasattr(cls, "check_endpoint"):
         cls.check_endpoint(config)
     return options
+
+
+def _resolve_tool_mode(config: EndpointConfig, source: str) -> None:
+    """Fill in the provider's default tool mode, or refuse one the provider cannot do."""
+    from evalharness.providers import provider_class
+    from evalharness.tools import TOOL_MODES
+
+    cls = provider_class(config.provider, Path(config.base_dir) if config.base_dir else None)
+    supported = tuple(getattr(cls, "tool_modes", TOOL_MODES))
+    if config.tool_mode is None:
+        config.tool_mode = supported[0]
+    elif config.tool_mode not in supported:
+        raise UserError(f"{source}: tool_mode: provider {config.provider} does not support {config.tool_mode!r} "
+                        f"(it supports {', '.join(supported)}); use --tool-mode {supported[0]}")
 
 
 def make_provider(config: EndpointConfig):

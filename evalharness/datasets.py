@@ -4,10 +4,14 @@ Resolution order for a suite's items (first hit wins):
 1. `--data FILE` given on the command line;
 2. `dataset.path`, a file shipped next to the suite (e.g. the quickstart's own questions);
 3. `$EVALHARNESS_DATA_DIR/<dataset.local>` when that file exists (lay it out like ../shared/data);
-4. the Hugging Face hub (`dataset.hf`), through the `datasets` library (imported only here, only then).
+4. the Hugging Face hub (`dataset.hf`), through the `datasets` library (imported only here, only then), or,
+   with `hf.file`, one raw file of the hub repository fetched by `huggingface_hub` and read like a local file.
 When nothing works, one `UserError` names every place tried. Local formats: JSON Lines, JSON (an array, an
 object with the rows under `records`, or JSON Lines saved as .json), parquet, CSV and TSV; `.gz` is fine.
-`dataset.filter` keeps the rows whose column has one of the given values (e.g. one MMLU-Pro category).
+`dataset.join` adds the columns of a second file to each row, matched 1:1 on a key column (BFCL keeps its
+answers in a file beside the questions). `dataset.filter` then keeps the rows whose column has one of the
+given values (e.g. one MMLU-Pro category). Dotted columns reach into nested records, list positions too
+(`question.0.0.content`).
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ import msgspec
 
 from evalharness.errors import UserError
 from evalharness.items import Item
-from evalharness.suite_schema import DatasetSpec, FieldSpec
+from evalharness.suite_schema import DatasetSpec, FieldSpec, JoinSpec
 
 DATA_DIR_ENV = "EVALHARNESS_DATA_DIR"
 
@@ -59,12 +63,62 @@ def _selected(row: dict, wanted: dict[str, Any]) -> bool:
 
 
 def load_rows(spec: DatasetSpec, *, data_file: str | Path | None = None, source: str = "suite") -> list[dict]:
+    """The dataset's rows, with the `join` file's columns added when the spec has one."""
+    rows = _source_rows(spec, data_file, source)
+    if spec.join is not None:
+        rows = join_rows(rows, spec.join, source)
+    return rows
+
+
+def _source_rows(spec: DatasetSpec, data_file: str | Path | None, source: str) -> list[dict]:
     tried: list[str] = []
     for candidate in _local_candidates(spec, data_file, tried):
         return read_file(candidate, spec)
     if spec.hf_path:
         return _load_hub(spec, tried, source)
     raise UserError(f"{source}: dataset not found; tried {'; '.join(tried)}")
+
+
+def join_rows(rows: list[dict], join: JoinSpec, source: str = "suite") -> list[dict]:
+    """Each row merged with the one row of the join file whose `key` column has the same value. A row without
+    a partner, a key used twice in the join file, or (without `into`) a column name both files have is a
+    UserError: a silently missing or overwritten reference answer would corrupt every score."""
+    label = f"{source}: dataset.join"
+    others = _source_rows(join.source, None, f"{source} (dataset.join)")
+    by_key: dict[Any, dict] = {}
+    for position, other in enumerate(others):
+        if not isinstance(other, dict) or join.key not in other:
+            raise UserError(f"{label}: row {position} of the join file has no column {join.key!r} (dataset.join.key)")
+        key = _join_key(other[join.key])
+        if key in by_key:
+            raise UserError(f"{label}: {join.key} {other[join.key]!r} appears twice in the join file")
+        by_key[key] = other
+    joined = []
+    for position, row in enumerate(rows):
+        if join.key not in row:
+            raise UserError(f"{label}: dataset row {position} has no column {join.key!r} (dataset.join.key)")
+        other = by_key.get(_join_key(row[join.key]))
+        if other is None:
+            raise UserError(f"{label}: no row of the join file has {join.key} {row[join.key]!r}")
+        joined.append(_merge_row(row, other, join, label))
+    return joined
+
+
+def _join_key(value: Any) -> Any:
+    return value if isinstance(value, (str, int, float, bool)) or value is None else repr(value)
+
+
+def _merge_row(row: dict, other: dict, join: JoinSpec, label: str) -> dict:
+    if join.into:
+        if join.into in row:
+            raise UserError(f"{label}: into: the dataset already has a column {join.into!r}; pick another name")
+        return {**row, join.into: other}
+    extra = {k: v for k, v in other.items() if k != join.key}
+    clash = next((k for k in extra if k in row), None)
+    if clash is not None:
+        raise UserError(f"{label}: both files have a column {clash!r}; set dataset.join.into to keep the join "
+                        "file's columns apart")
+    return {**row, **extra}
 
 
 def _local_candidates(spec: DatasetSpec, data_file: str | Path | None, tried: list[str]) -> Iterable[Path]:
@@ -92,6 +146,8 @@ def _local_candidates(spec: DatasetSpec, data_file: str | Path | None, tried: li
 
 
 def _load_hub(spec: DatasetSpec, tried: list[str], source: str) -> list[dict]:
+    if spec.hf_file:
+        return _load_hub_file(spec, tried, source)
     label = f"Hugging Face hub {spec.hf_path}" + (f" ({spec.hf_name})" if spec.hf_name else "")
     label += f" split {spec.hf_split}"
     try:
@@ -105,6 +161,23 @@ def _load_hub(spec: DatasetSpec, tried: list[str], source: str) -> list[dict]:
             " Pass --data FILE."
         raise UserError(f"{source}: dataset not found; tried {'; '.join(tried)}.{hint}") from None
     return [dict(row) for row in ds]
+
+
+def _load_hub_file(spec: DatasetSpec, tried: list[str], source: str) -> list[dict]:
+    """One file of a hub dataset repository (`hf.file`), downloaded once into the Hugging Face cache (or
+    found there offline) and read like a local file."""
+    label = f"Hugging Face hub {spec.hf_path} file {spec.hf_file}"
+    try:
+        from huggingface_hub import hf_hub_download  # comes with `datasets`; imported only here
+
+        path = hf_hub_download(repo_id=spec.hf_path, filename=spec.hf_file, repo_type="dataset")
+    except Exception as exc:  # connection, auth, missing file: the hub raises many types
+        reason = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
+        tried.append(f"{label} ({reason})")
+        hint = f" Set {DATA_DIR_ENV} to a folder holding {spec.local}, or pass --data FILE." if spec.local else \
+            " Pass --data FILE."
+        raise UserError(f"{source}: dataset not found; tried {'; '.join(tried)}.{hint}") from None
+    return read_file(Path(path), spec)
 
 
 def read_file(path: Path, spec: DatasetSpec | None = None) -> list[dict]:
@@ -196,6 +269,8 @@ def _field_value(row: dict, spec: FieldSpec, name: str, source: str, index: int)
     for part in spec.column.split("."):
         if isinstance(value, dict) and part in value:
             value = value[part]
+        elif isinstance(value, list) and part.isdigit() and int(part) < len(value):
+            value = value[int(part)]
         else:
             raise UserError(
                 f"{source}: fields.{name}: column {spec.column!r} not in dataset row {index} "

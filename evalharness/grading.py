@@ -2,8 +2,9 @@
 
 Each input line is a JSON object with the response (`response`, or `pred` for a bare prediction), `gold`
 (unless the grader needs none, like code_exec whose tests are the reference), and any item fields the
-grader reads (`test`, `entry_point`, `prompt` for code; `tool_calls` and `messages` when present). The
-output keeps every input key and adds `correct`, `extracted` and `grade_details`.
+grader reads (`test`, `entry_point`, `prompt` for code; `functions` for tool_call_ast; `tool_calls`,
+`messages` and `tools`, the natively offered tools, when present). The output keeps every input key and adds
+`correct`, `extracted` and `grade_details`.
 """
 
 from __future__ import annotations
@@ -50,7 +51,8 @@ def exchange_of(row: dict[str, Any]) -> Exchange:
     fields = {k: v for k, v in row.items() if k != "_response"}
     item = Item(id=str(row.get("id", "")), index=0, fields=fields, subset=row.get("subset"))
     messages = row.get("messages") if isinstance(row.get("messages"), list) else []
-    return Exchange(item, messages, response)
+    tools = row.get("tools") if isinstance(row.get("tools"), list) else None
+    return Exchange(item, messages, response, tools)
 
 
 def read_grade_input(path: Path, needs_gold: bool = True) -> list[dict[str, Any]]:

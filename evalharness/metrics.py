@@ -12,6 +12,10 @@ Definitions (n = completions, an item has one or more completions):
   `<metric>_macro` is the mean of the subsets' values (each subset weighs the same; its interval is a
   stratified bootstrap that resamples items within each subset); `<metric>` itself is the suite's
   `aggregate` (the one its model-card figure uses).
+- `failure_reasons`: why completions were wrong, counted by the primary grader's `details["reason"]` (a
+  short category a grader may give, e.g. `wrong_value`; `request_failed` for a failed request,
+  `unspecified` for a wrong verdict without one), most frequent first; `failure_reasons_by_subset` per
+  subset in a family. Present only when some grader gave a reason.
 
 `Tally` takes records one at a time and keeps only per-item scores, so a 50,000-sample run never holds
 its records in memory. Pure Python except the bootstrap paths, which import numpy.
@@ -20,7 +24,7 @@ its records in memory. Pure Python except the bootstrap paths, which import nump
 from __future__ import annotations
 
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
@@ -75,6 +79,7 @@ class Tally:
         self.prompt_tokens = self.completion_tokens = 0
         self.cached_prompt_tokens = self.cached_completion_tokens = 0
         self.latencies: list[float] = []
+        self.reasons: dict[str | None, Counter] = defaultdict(Counter)  # subset -> failure reason -> count
 
     def add(self, record: SampleRecord) -> None:
         self.n += 1
@@ -96,6 +101,8 @@ class Tally:
         if record.completion_tokens is not None:
             item.completion_tokens += record.completion_tokens
             item.with_tokens += 1
+        if not record.grade_correct():
+            self.reasons[record.subset][failure_reason(record)] += 1
         for grader in self.spec.extra_graders:
             item.extra.setdefault(grader, []).append(record.grade_correct(grader))
 
@@ -153,6 +160,11 @@ class Tally:
             breakdown["subset"] = self.breakdown("subset")
         if breakdown:
             out["breakdown"] = breakdown
+        reasons = self.failure_reasons()
+        if reasons:
+            out["failure_reasons"] = reasons
+            if self.spec.subsets:
+                out["failure_reasons_by_subset"] = {name: self.failure_reasons(name) for name in self.spec.subsets}
         return out
 
     def cost(self, prompt_per_mtok: float | None, completion_per_mtok: float | None,
@@ -168,6 +180,13 @@ class Tally:
                 "total": round(paid_prompt * p + paid_completion * c, 6),
                 "saved_by_cache": round(self.cached_prompt_tokens * p + self.cached_completion_tokens * c, 6),
                 "price_per_mtok": {"prompt": prompt_per_mtok, "completion": completion_per_mtok}}
+    def failure_reasons(self, subset: str | None = None) -> dict[str, int]:
+        """Wrong completions by reason (all, or one subset's), most frequent first; {} when no grader gave
+        reasons."""
+        if not any(reason not in (REQUEST_FAILED, UNSPECIFIED) for c in self.reasons.values() for reason in c):
+            return {}
+        counts = sum(self.reasons.values(), Counter()) if subset is None else self.reasons.get(subset, Counter())
+        return dict(counts.most_common())
 
     def metric(self, name: str) -> dict[str, Any]:
         """`{value, ci95}` (plus `tasks` for pass@k, `method` and `items`) for one metric name."""
@@ -221,6 +240,20 @@ class Tally:
             out[name] = {"accuracy": sum(verdicts) / len(verdicts) if verdicts else 0.0, "n": len(verdicts),
                          "items": len(members), "ci95": interval["ci95"]}
         return out
+
+
+REQUEST_FAILED, UNSPECIFIED = "request_failed", "unspecified"
+
+
+def failure_reason(record: SampleRecord) -> str:
+    """Why a wrong completion is wrong: the primary grader's `details["reason"]` (graders that can tell
+    set it; the primary grader's entry is the first of `grades`), `request_failed` for a failed request."""
+    if record.error:
+        return REQUEST_FAILED
+    primary = next(iter(record.grades.values()), None) if record.grades else None
+    details = primary.get("details") if isinstance(primary, dict) else None
+    reason = details.get("reason") if isinstance(details, dict) else None
+    return str(reason) if reason else UNSPECIFIED
 
 
 def average_of(metric: str, spec: MetricSpec) -> str:

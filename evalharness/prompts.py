@@ -4,6 +4,10 @@ Few-shot exemplars are drawn once per suite with the suite's seed (so every item
 and the prompt, hence the cache key, is reproducible) and rendered with the same `template` as the item;
 the assistant side uses `answer_template`. With `multiturn: true` each exemplar is a user/assistant pair;
 otherwise everything is joined into the single user message.
+
+Functions (`prompt.tools`) are offered as the run's tool mode says (evalharness/tools): `native` puts them
+in the request's `tools` (`Prompter.tools`), `prompt` writes them into the system message in Phi-4-mini's
+format (the suite's `system`, else `tools.system`, then `<|tool|>[...]<|/tool|>`).
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from evalharness.datasets import load_rows, map_row
 from evalharness.errors import UserError
 from evalharness.items import Item
 from evalharness.suite import Suite, Task
+from evalharness.tools import DEFAULT_TOOL_MODE
 
 PLACEHOLDER_RE = re.compile(r"\{\{|\}\}|\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
@@ -64,8 +69,9 @@ class Prompter:
     message dicts are shared by every prompt (8-shot GSM8K: 17 renders per item become 1; the cache key
     serialises them once too, and 50,000 prompts do not hold 50,000 copies)."""
 
-    def __init__(self, task: Suite | Task, exemplars: list[dict[str, Any]]):
+    def __init__(self, task: Suite | Task, exemplars: list[dict[str, Any]], tool_mode: str = DEFAULT_TOOL_MODE):
         self.prompt = task.prompt
+        self.tool_mode = tool_mode
         fewshot = self.prompt.fewshot
         self.shots: list[tuple[str, str]] = []
         if exemplars and fewshot is not None:
@@ -77,8 +83,12 @@ class Prompter:
     def messages(self, item: Item) -> list[dict[str, str]]:
         prompt = self.prompt
         messages: list[dict[str, str]] = []
-        if prompt.system:
-            text = render(prompt.system, item.fields)
+        text = render(prompt.system, item.fields) if prompt.system else None
+        if prompt.tools is not None and self.tool_mode == "prompt":
+            from evalharness.tools.phi_format import system_with_tools
+
+            text = system_with_tools(text or prompt.tools.system, self._functions(item))
+        if text is not None:
             system = self._system.get(text)
             if system is None:
                 system = self._system[text] = {"role": "system", "content": text}
@@ -94,3 +104,23 @@ class Prompter:
             blocks = [f"{user}\n{assistant}" for user, assistant in self.shots]
             messages.append({"role": "user", "content": fewshot.separator.join(blocks + [question])})
         return messages
+
+    def tools(self, item: Item) -> list[dict[str, Any]] | None:
+        """The request's native `tools` for this item: the suite's functions in the `native` tool mode,
+        else None."""
+        if self.prompt.tools is None or self.tool_mode != "native":
+            return None
+        from evalharness.tools.schema import openai_tools
+
+        return openai_tools(self._functions(item))
+
+    def _functions(self, item: Item) -> list[Any]:
+        """The item's functions (field `prompt.tools.field`), each description with the suite's suffix."""
+        spec = self.prompt.tools
+        value = item.fields.get(spec.field)
+        if not isinstance(value, list):
+            raise UserError(f"prompt.tools.field: item {item.id} has no list of functions in field {spec.field!r}")
+        if not spec.description_suffix:
+            return value
+        return [{**f, "description": str(f.get("description") or "") + spec.description_suffix}
+                if isinstance(f, dict) else f for f in value]

@@ -63,6 +63,7 @@ class RunOptions:
     config_extra: dict[str, Any] = field(default_factory=dict)    # resolved endpoint etc., for config.yaml
     resume_dir: Path | None = None  # continue this run directory instead of starting a new one
     prices: dict[str, Any] = field(default_factory=dict)  # prompt_per_mtok, completion_per_mtok, currency
+    tool_mode: str = "native"  # how suites with `prompt.tools` offer functions: native | prompt (evalharness/tools)
 
 
 @dataclass
@@ -102,24 +103,25 @@ def load_suite_items(suite: Suite, options: RunOptions) -> list[Item]:
     return items
 
 
-def build_jobs(suite: Suite, items: list[Item], identity: dict[str, Any]) -> list[Job]:
+def build_jobs(suite: Suite, items: list[Item], identity: dict[str, Any], tool_mode: str = "native") -> list[Job]:
     """One job per (item, sample), in item order. Sample s > 0 gets seed + s so n seeded samples are not
-    n copies."""
+    n copies. `tool_mode` says how a suite's functions are offered (request `tools` or system message)."""
     task_of = {task.name: t for t, task in enumerate(suite.tasks)}
     memo: dict[int, tuple[Any, str]] = {}
     jobs: list[Job] = []
     for t, task in enumerate(suite.tasks):
         own = [item for item in items if task_of.get(item.subset, 0) == t]
         exclude = {item.row for item in own} if _fewshot_from_same_data(task) else None
-        prompter = Prompter(task, load_exemplars(task, exclude))
+        prompter = Prompter(task, load_exemplars(task, exclude), tool_mode)
         params = {k: v for k, v in task.generation.items() if k != "n"}
         for item in own:
             messages = prompter.messages(item)
+            tools = prompter.tools(item)
             for sample in range(task.samples_per_item):
                 sample_params = params
                 if sample and "seed" in params:
                     sample_params = {**params, "seed": params["seed"] + sample}
-                request = ChatRequest(messages, sample_params, sample)
+                request = ChatRequest(messages, sample_params, sample, tools)
                 jobs.append(Job(item, t, request, cache_key(identity, request, memo)))
     return jobs
 
@@ -170,8 +172,9 @@ class SuiteRun:
     async def execute(self) -> RunResult:
         started = time.perf_counter()
         identity = self.provider.identity()
-        jobs = build_jobs(self.suite, load_suite_items(self.suite, self.options), identity)
-        fp = fingerprint(self.suite.raw, identity, [t.generation for t in self.suite.tasks], self.options.limit,
+        jobs = build_jobs(self.suite, load_suite_items(self.suite, self.options), identity, self.options.tool_mode)
+        settings = [t.generation for t in self.suite.tasks] + ([self.options.tool_mode] if self._offers_tools else [])
+        fp = fingerprint(self.suite.raw, identity, settings, self.options.limit,
                          str(self.options.data_file) if self.options.data_file else None)
         described = self.provider.describe()
         writer, carried = self._open_writer(fp, described, len(jobs))
@@ -215,6 +218,8 @@ class SuiteRun:
             results["cost"] = cost
         if self.suite.subsets:
             results["family"] = {"subsets": list(self.suite.subsets), "aggregate": self.suite.aggregate}
+        if self._offers_tools:
+            results["tool_mode"] = self.options.tool_mode
         writer.write_results(results)
         return RunResult(writer.run_dir, results)
 
@@ -239,15 +244,22 @@ class SuiteRun:
         writer.write_config({**self._config_snapshot(described), "fingerprint": fp, "planned": planned})
         return writer, []
 
+    @property
+    def _offers_tools(self) -> bool:
+        return any(task.prompt.tools is not None for task in self.suite.tasks)
+
     def _config_snapshot(self, described: dict[str, Any]) -> dict[str, Any]:
+        options: dict[str, Any] = {"limit": self.options.limit,
+                                   "data_file": str(self.options.data_file) if self.options.data_file else None}
+        if self._offers_tools:
+            options["tool_mode"] = self.options.tool_mode
         return {
             "suite": self.suite.raw,
             "suite_file": str(self.suite.source) if self.suite.source else None,
             "overrides": list(self.suite.overrides),
             "provider": described,
             **self.options.config_extra,
-            "options": {"limit": self.options.limit,
-                        "data_file": str(self.options.data_file) if self.options.data_file else None},
+            "options": options,
         }
 
     async def _grade_cached(self, jobs: list[Job], writer: RunWriter) -> None:
@@ -336,7 +348,7 @@ class SuiteRun:
         return asyncio.get_running_loop().run_in_executor(self._grading, self._grade_now, job, transcript)
 
     def _grade_now(self, job: Job, transcript: Transcript) -> dict[str, Grade]:
-        exchange = Exchange(job.item, transcript.messages, transcript.response)
+        exchange = Exchange(job.item, transcript.messages, transcript.response, job.request.tools)
         return {g.name: g.grade(exchange) for g in self.tasks[job.task].graders}
 
     def _record(self, job: Job, transcript: Transcript | None, error: EndpointError | None,

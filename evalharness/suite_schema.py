@@ -20,6 +20,7 @@ import msgspec
 
 from evalharness.extract import ExtractSpec
 from evalharness.schema import Strict
+from evalharness.tools import DEFAULT_TOOL_SYSTEM
 
 FIELD_OPS = ("strip", "lower", "remove_commas", "str", "last_boxed")
 FIELD_OPS_WITH_ARG = ("after", "regex", "sub", "index")
@@ -32,12 +33,24 @@ class DatasetSpec:
     hf_path: str | None = None
     hf_name: str | None = None
     hf_split: str = "test"
+    hf_file: str | None = None  # one file of the hub repository, downloaded and read like a local file
     local: str | None = None
     path: Path | None = None  # a file shipped with the suite, resolved relative to the suite file
     format: str | None = None
     records: str | None = None
     columns: tuple[str, ...] | None = None
     filter: dict[str, Any] | None = field(default=None, hash=False)
+    join: "JoinSpec | None" = None
+
+
+@dataclass(frozen=True)
+class JoinSpec:
+    """A second file whose rows are joined 1:1 to the dataset's rows by the column `key` (e.g. BFCL's
+    answers beside its questions): its columns are added to each row, or nested under `into`."""
+
+    source: DatasetSpec
+    key: str = "id"
+    into: str | None = None
 
 
 @dataclass(frozen=True)
@@ -60,25 +73,65 @@ class FewShotSpec:
 
 
 @dataclass(frozen=True)
+class ToolsSpec:
+    """Functions offered with every prompt: the item field holding them (BFCL/OpenAI function objects), the
+    system text that carries them in the `prompt` tool mode when the suite has no `system`, and a sentence
+    appended to every function's description."""
+
+    field: str
+    system: str = DEFAULT_TOOL_SYSTEM
+    description_suffix: str = ""
+
+
+@dataclass(frozen=True)
 class PromptSpec:
     template: str
     system: str | None = None
     fewshot: FewShotSpec | None = None
+    tools: ToolsSpec | None = None
 
 
 # ---- what a suite file may say (msgspec structs, checked by schema.convert) -------------------------------
 
 
 class HubSpec(Strict, frozen=True):
+    """A Hugging Face dataset: `path` (the repository), `name` (its configuration), `split`; or `file`, one
+    file of the repository, downloaded as it is and read like a local file (for repositories of raw JSON
+    files whose rows do not share one schema, which the `datasets` loader cannot read)."""
+
     path: str
     name: str | None = None
     split: str = "test"
+    file: str | None = None
+
+
+class JoinFile(Strict, frozen=True):
+    """`dataset.join`: a second file (same ways to find it as the dataset) joined row by row on column `key`;
+    every row needs exactly one partner. Its columns are merged into the row (a name both files have, other
+    than `key`, is an error), or kept whole under the column `into`."""
+
+    hf: HubSpec | None = None
+    local: str | None = None
+    path: str | None = None
+    format: Literal["jsonl", "json", "parquet", "csv", "tsv"] | None = None
+    records: str | None = None
+    key: str = "id"
+    into: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.hf is None and not self.local and not self.path:
+            raise ValueError("needs at least one of hf, local or path")
+
+    def spec(self, base_dir: Path) -> JoinSpec:
+        source = DatasetFile(hf=self.hf, local=self.local, path=self.path, format=self.format,
+                             records=self.records).spec(base_dir)
+        return JoinSpec(source=source, key=self.key, into=self.into)
 
 
 class DatasetFile(Strict, frozen=True):
     """Where items come from: `--data`, a file shipped beside the suite (`path`), `$EVALHARNESS_DATA_DIR/
-    <local>`, or the Hugging Face hub (`hf`). `filter` keeps rows whose column equals a value (or one of a
-    list of values)."""
+    <local>`, or the Hugging Face hub (`hf`). `join` adds a second file's columns row by row (`JoinFile`).
+    `filter` keeps rows whose column equals a value (or one of a list of values)."""
 
     hf: HubSpec | None = None
     local: str | None = None
@@ -87,6 +140,7 @@ class DatasetFile(Strict, frozen=True):
     records: str | None = None
     columns: list[str] | None = None
     filter: dict[str, Any] | None = None
+    join: JoinFile | None = None
 
     def __post_init__(self) -> None:
         if self.hf is None and not self.local and not self.path:
@@ -99,9 +153,11 @@ class DatasetFile(Strict, frozen=True):
             path = base_dir / path
         return DatasetSpec(
             hf_path=self.hf.path if self.hf else None, hf_name=self.hf.name if self.hf else None,
-            hf_split=self.hf.split if self.hf else "test", local=self.local, path=path, format=self.format,
+            hf_split=self.hf.split if self.hf else "test", hf_file=self.hf.file if self.hf else None,
+            local=self.local, path=path, format=self.format,
             records=self.records, columns=tuple(self.columns) if self.columns is not None else None,
-            filter=dict(self.filter) if self.filter else None)
+            filter=dict(self.filter) if self.filter else None,
+            join=self.join.spec(base_dir) if self.join is not None else None)
 
 
 class FieldOp:
@@ -236,10 +292,22 @@ class FewShotFile(Strict, frozen=True):
                              "dataset to draw from")
 
 
+class ToolsFile(Strict, frozen=True):
+    """`prompt.tools`: offer the functions in item field `field` with every prompt, natively (request
+    `tools`) or in the system message (Phi-4-mini's format), as the run's tool mode says (evalharness/tools).
+    `system`: the system text before the functions in the prompt mode when `prompt.system` is unset;
+    `description_suffix`: appended to every function's description (BFCL adds a Python-syntax note)."""
+
+    field: str
+    system: str = DEFAULT_TOOL_SYSTEM
+    description_suffix: str = ""
+
+
 class PromptFile(Strict, frozen=True):
     template: str
     system: str | None = None
     fewshot: FewShotFile | None = None
+    tools: ToolsFile | None = None
 
     def spec(self, base_dir: Path) -> PromptSpec:
         shots = None
@@ -248,7 +316,11 @@ class PromptFile(Strict, frozen=True):
             shots = FewShotSpec(count=f.count, dataset=f.dataset.spec(base_dir) if f.dataset else None,
                                 inline=tuple(f.inline), seed=f.seed, answer_template=f.answer_template,
                                 multiturn=f.multiturn, separator=f.separator)
-        return PromptSpec(template=self.template, system=self.system, fewshot=shots)
+        tools = None
+        if self.tools is not None:
+            tools = ToolsSpec(field=self.tools.field, system=self.tools.system,
+                              description_suffix=self.tools.description_suffix)
+        return PromptSpec(template=self.template, system=self.system, fewshot=shots, tools=tools)
 
 
 Unset = msgspec.UnsetType

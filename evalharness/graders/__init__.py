@@ -22,6 +22,7 @@ GRADERS: dict[str, str] = {
     "math_equiv": "evalharness.graders.math.equiv:MathEquiv",
     "code_exec": "evalharness.graders.code.exec:CodeExec",
     "bbh_match": "evalharness.graders.bbh:BBHMatch",
+    "tool_call_ast": "evalharness.graders.tools.grader:ToolCallAST",
 }
 
 __all__ = ["GRADERS", "Exchange", "Grade", "Grader", "GraderOptions", "grader_class", "make_grader", "check_options"]

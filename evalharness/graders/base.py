@@ -1,8 +1,10 @@
 """The grader contract: a grader turns one `Exchange` into a `Grade`.
 
 - `Exchange` is everything about one sample a grader may look at: the item (its id and every mapped
-  field, `gold` included), the messages sent (a solver's whole conversation), and the final response
-  (text, tool calls, finish reason, token usage). It is plain data, so it pickles.
+  field, `gold` included), the messages sent (a solver's whole conversation), the final response
+  (text, tool calls, finish reason, token usage), and the tools the request offered natively (`tools`,
+  None when it offered none that way, e.g. in the `prompt` tool mode, where they are in the system
+  message). It is plain data, so it pickles.
 - `Grade` is the verdict: `correct`, `extracted` (the answer or code compared; None when no answer could
   be found, which reports count apart from wrong answers), and grader-specific `details`.
 - A grader declares its options as `Options`, a `schema.Strict` struct, so a suite's typo or wrong type
@@ -37,6 +39,7 @@ class Exchange:
     item: Item
     messages: list[dict[str, Any]] = field(default_factory=list)
     response: ChatResponse | None = None
+    tools: list[dict[str, Any]] | None = None  # the request's native `tools`; None when not offered natively
 
     @property
     def text(self) -> str:

@@ -2,7 +2,9 @@
 
 A provider implements `chat.Provider` (`complete`, `identity`, `describe`, `stats`, `notice`, `aclose`),
 declares `Options` (a `schema.Strict` struct: the profile's provider-specific `options:` block, checked
-when the profile loads) and builds itself with `from_endpoint(endpoint, options)`. Retries go through the
+when the profile loads) and builds itself with `from_endpoint(endpoint, options)`. `tool_modes` lists the
+ways it can offer functions (`native` request tools, `prompt` in the system message; the first is its
+default; both when absent). Retries go through the
 shared `providers/retry.py` policy. Add one by writing one module and naming it in a profile as
 `provider: path/to/file.py:Class` (or `package.module:Class`); built-ins are listed here by short name.
 See docs/extending.md.

@@ -202,6 +202,9 @@ class LlamaCppProvider:
 
     name = "llamacpp"
     Options = LlamaCppOptions
+    # Functions reach the model only inside the system message (Phi-4-mini's own format, evalharness/tools);
+    # the model's chat template keeps the system content as it is, so the model sees the card's format.
+    tool_modes = ("prompt",)
 
     @classmethod
     def from_endpoint(cls, endpoint: Any, options: LlamaCppOptions) -> "LlamaCppProvider":

@@ -64,6 +64,7 @@ class HTTPProvider:
 
     name = "openai"
     Options = OpenAIOptions
+    tool_modes = ("native", "prompt")  # request `tools`, or functions in the system message (evalharness/tools)
 
     @classmethod
     def check_endpoint(cls, endpoint: Any) -> None:

@@ -145,12 +145,29 @@ def _run_section(i: int, s: RunSummary, label: str, plots_dir: Path, multi: bool
             f"accuracy by {key}", f"accuracy for each {key}; whiskers are 95% intervals (wide when n is small).")
         breakdown_html.append(f"<h3>accuracy by {h.esc(key)}</h3>" + h.table(
             [key, "items", "accuracy", "95% CI"], [[r.group, r.n, h.pct(r.value), h.pct_ci(r.ci95)] for r in rows]))
-    facts = _facts(s)
+    facts = _failures(s) + _facts(s)
     return (
         f'<section id="run-{i}"><h2>{h.esc(label)}</h2>'
         f'<p class="muted">{h.esc(run.path)}</p><div class="cards">{"".join(cards)}</div>'
         f'<div class="plots">{"".join(figures)}</div>{"".join(breakdown_html)}{facts}</section>'
     )
+
+
+MAX_REASON_COLUMNS = 8  # subsets shown as columns of the why-it-failed table; more make it unreadable
+
+
+def _failures(s: RunSummary) -> str:
+    """Why answers were wrong, by the reason the grader gave (`details.reason`), with a column per subset."""
+    if not s.failure_reasons:
+        return ""
+    overall = s.failure_reasons["all"]
+    subsets = [k for k in s.failure_reasons if k != "all"][:MAX_REASON_COLUMNS]
+    total = sum(overall.values())
+    rows = [[reason, count, h.pct(count / total)] + [s.failure_reasons[sub].get(reason, 0) for sub in subsets]
+            for reason, count in overall.items()]
+    return ("<h3>why answers were wrong</h3>"
+            '<p class="muted">Each wrong answer counted once, by the reason its grader gave.</p>'
+            + h.table(["reason", "wrong answers", "share"] + subsets, rows))
 
 
 def _facts(s: RunSummary) -> str:
@@ -249,7 +266,8 @@ def explorer_data(runs: list[Run], labels: list[str]) -> dict[str, Any]:
             gold = s.gold if isinstance(s.gold, (str, int, float, bool)) or s.gold is None else _short_json(s.gold)
             ordered.append(((s.index, s.sample), [r, s.id, s.sample, status, _clip(s.extracted), _clip(gold),
                                                   s.latency_s, s.completion_tokens, messages,
-                                                  ref(_shown_response(s)), s.error, s.finish_reason]))
+                                                  ref(_shown_response(s)), s.error, s.finish_reason,
+                                                  _why_wrong(s)]))
         rows += [row for _, row in sorted(ordered, key=lambda pair: pair[0])]
     return {"runs": labels, "texts": texts, "prefixes": prefixes, "rows": rows, "multi": multi}
 
@@ -264,6 +282,16 @@ def _shown_response(s: Any) -> str | None:
     calls = [f"→ tool call {c.get('name')}({json.dumps(c.get('arguments'), ensure_ascii=False)})"
              for c in s.tool_calls if isinstance(c, dict)]
     return "\n".join(([s.response] if s.response else []) + calls)
+
+
+def _why_wrong(s: Any) -> str | None:
+    """`reason: why` from the primary grader's details of a wrong answer, when the grader gave them."""
+    if s.correct or s.error or not s.grades:
+        return None
+    details = (next(iter(s.grades.values())) or {}).get("details")
+    if not isinstance(details, dict) or not details.get("reason"):
+        return None
+    return _clip(f"{details['reason']}: {details['why']}" if details.get("why") else str(details["reason"]))
 
 
 def _clip(value: Any) -> Any:

@@ -49,6 +49,7 @@ class RunSummary:
     counts: dict[str, int]
     error_kinds: list[tuple[str, int]] = field(default_factory=list)
     finish_reasons: list[tuple[str, int]] = field(default_factory=list)
+    failure_reasons: dict[str, dict[str, int]] = field(default_factory=dict)  # "all" or subset -> reason -> n
 
     @property
     def primary(self) -> MetricValue:
@@ -93,7 +94,16 @@ def summarize(run: Run) -> RunSummary:
         counts=_counts(run),
         error_kinds=Counter(_error_kind(s.error) for s in run.samples if s.error).most_common(8),
         finish_reasons=Counter(s.finish_reason or "none" for s in run.samples if not s.error).most_common(6),
+        failure_reasons=_failure_reasons(run),
     )
+
+
+def _failure_reasons(run: Run) -> dict[str, dict[str, int]]:
+    """Why answers were wrong (metrics.Tally.failure_reasons): all of them, then per subset of a family."""
+    overall = run.tally.failure_reasons()
+    if not overall:
+        return {}
+    return {"all": overall, **{subset: run.tally.failure_reasons(subset) for subset in run.spec.subsets}}
 
 
 def breakdowns(run: Run) -> dict[str, list[GroupRow]]:

@@ -1,9 +1,10 @@
 // Per-sample explorer. Data comes from the JSON script element #explorer-data and is put on
 // screen only through textContent (never innerHTML), so model or dataset text cannot become markup.
 // Row layout: [run, id, sample, status (0 correct, 1 incorrect, 2 error), extracted, gold, latency,
-//              completion tokens, messages, response textIndex, error, finish]. messages is
-//              [prefixIndex, [[role, textIndex], ...]]: data.prefixes[prefixIndex] (the turns shared with other
-//              rows: system prompt, few-shot exemplars) followed by the row's own turns.
+//              completion tokens, messages, response textIndex, error, finish, why it was wrong (the
+//              grader's reason, or null)]. messages is [prefixIndex, [[role, textIndex], ...]]:
+//              data.prefixes[prefixIndex] (the turns shared with other rows: system prompt, few-shot
+//              exemplars) followed by the row's own turns.
 (function () {
   "use strict";
   var data = JSON.parse(document.getElementById("explorer-data").textContent);
@@ -33,7 +34,7 @@
   function haystack(i) {
     if (!haystacks) {
       haystacks = rows.map(function (r) {
-        return [r[1], show(r[4]), show(r[5]), text(r[9]) || "", r[10] || "", lastUser(r)].join("\n").toLowerCase();
+        return [r[1], show(r[4]), show(r[5]), text(r[9]) || "", r[10] || "", lastUser(r), r[12] || ""].join("\n").toLowerCase();
       });
     }
     return haystacks[i];
@@ -61,6 +62,7 @@
     td.appendChild(el("pre", lastUser(r)));
     td.appendChild(el("div", "response", "role"));
     td.appendChild(el("pre", text(r[9]) === null ? "(no response)" : text(r[9])));
+    if (r[12]) { td.appendChild(el("div", "why it was wrong", "role")); td.appendChild(el("pre", r[12])); }
     td.appendChild(el("div", "extracted answer", "role"));
     td.appendChild(el("pre", show(r[4])));
     td.appendChild(el("div", "gold answer", "role"));
