@@ -13,6 +13,12 @@ Definitions (n = completions, an item has one or more completions):
   stratified bootstrap that resamples items within each subset); `<metric>` itself is the suite's
   `aggregate` (the one its model-card figure uses).
 
+- Over the endpoint's context (`error_kind: over_context`, see context_window.py): such samples are left
+  out of every accuracy and of `errors` (they say nothing about the model), and counted in `over_context`
+  with `context_limit` (the smallest limit the endpoint stated or truncated to; None if none did).
+- Generated runs with a `grid` also get `long_context` (cells, accuracy by length, effective length,
+  prefill speed), computed by `long_context.py` from this tally.
+
 `Tally` takes records one at a time and keeps only per-item scores, so a 50,000-sample run never holds
 its records in memory. Pure Python except the bootstrap paths, which import numpy.
 """
@@ -25,6 +31,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable
 
 from evalharness import stats
+from evalharness.context_window import OVER_CONTEXT
 from evalharness.records import SampleRecord
 
 _PASS_AT = re.compile(r"^pass@(\d+)$")
@@ -40,6 +47,7 @@ class MetricSpec:
     breakdown: tuple[str, ...] = ()
     subsets: tuple[str, ...] = ()
     aggregate: str = "micro"
+    grid: GridSpec | None = None  # a generated run's length x depth grid (long_context)
 
     @classmethod
     def from_results(cls, results: dict[str, Any]) -> "MetricSpec":
@@ -51,7 +59,25 @@ class MetricSpec:
         family = results.get("family") or {}
         breakdown = tuple(k for k in (results.get("breakdown") or {}) if k != "subset" or not family)
         return cls(metrics=base or ("accuracy",), extra_graders=graders, breakdown=breakdown,
-                   subsets=tuple(family.get("subsets") or ()), aggregate=family.get("aggregate", "micro"))
+                   subsets=tuple(family.get("subsets") or ()), aggregate=family.get("aggregate", "micro"),
+                   grid=GridSpec.from_results(results.get("long_context")))
+
+
+@dataclass(frozen=True)
+class GridSpec:
+    """A generated run's grid as metrics needs it: lengths (tokens), depths (percent), the threshold (a
+    fraction) that defines the effective length."""
+
+    lengths: tuple[int, ...]
+    depths: tuple[float, ...]
+    threshold: float = 0.856
+
+    @classmethod
+    def from_results(cls, section: Any) -> "GridSpec | None":
+        if not isinstance(section, dict) or not section.get("lengths"):
+            return None
+        return cls(tuple(int(x) for x in section["lengths"]), tuple(float(x) for x in section.get("depths") or ()),
+                   float(section.get("threshold", 0.856)))
 
 
 @dataclass
@@ -71,15 +97,23 @@ class Tally:
         self.n = self.errors = self.cached = 0
         self.prompt_tokens = self.completion_tokens = 0
         self.latencies: list[float] = []
+        self.over_context_meta: list[dict[str, Any]] = []  # meta of samples over the endpoint's context
+        self.timings: list[tuple[Any, int, float | None, float | None]] = []  # length, prompt tokens, ttft, latency
 
     def add(self, record: SampleRecord) -> None:
         self.n += 1
-        self.errors += bool(record.error)
         self.cached += bool(record.cached)
         self.prompt_tokens += record.prompt_tokens or 0
         self.completion_tokens += record.completion_tokens or 0
+        if record.error_kind == OVER_CONTEXT:
+            self.over_context_meta.append({**record.meta, "subset": record.subset})
+            return
+        self.errors += bool(record.error)
         if record.latency_s is not None and not record.error:
             self.latencies.append(record.latency_s)
+            if "length_tokens" in record.meta:
+                self.timings.append((record.meta["length_tokens"], record.prompt_tokens or 0, record.ttft_s,
+                                     record.latency_s))
         item = self.items.get(record.id)
         if item is None:
             item = self.items[record.id] = _ItemTally(record.subset, record.meta)
@@ -128,6 +162,8 @@ class Tally:
             "metrics": {},
             "latency_s": stats.latency_summary(self.latencies),
             "tokens": {"prompt": self.prompt_tokens, "completion": self.completion_tokens},
+            "over_context": len(self.over_context_meta),
+            "context_limit": self.context_limit(),
         }
         for name in self.spec.metrics:
             out["metrics"][name] = self.metric(name)
@@ -141,7 +177,16 @@ class Tally:
             breakdown["subset"] = self.breakdown("subset")
         if breakdown:
             out["breakdown"] = breakdown
+        if self.spec.grid is not None:
+            from evalharness.long_context import summarize
+
+            out["long_context"] = summarize(self)
         return out
+
+    def context_limit(self) -> int | None:
+        """The smallest context limit an over-context sample's endpoint stated (or truncated to)."""
+        limits = [m["context_limit"] for m in self.over_context_meta if isinstance(m.get("context_limit"), int)]
+        return min(limits) if limits else None
 
     def metric(self, name: str) -> dict[str, Any]:
         """`{value, ci95}` (plus `tasks` for pass@k, `method` and `items`) for one metric name."""

@@ -12,8 +12,18 @@ start (`--config FILE`) or replaced at run time with `POST /_config`:
      "fail_first": 0, "fail_status": 429, "retry_after": 0,  # first K attempts of each prompt fail
      "always_status": null,                   # e.g. 401: every request gets this status
      "drop_every": 0,                         # drop the connection on every Nth request
-     "require_key": null}                     # 401 unless "Authorization: Bearer <key>"
+     "require_key": null,                     # 401 unless "Authorization: Bearer <key>"
+     "context_limit": null,                   # e.g. 4096: 400 "maximum context length is 4096 tokens" (vLLM's
+                                              # wording) when prompt tokens + max_tokens exceed it
+     "truncate_to": null,                     # e.g. 2048: report at most this many prompt tokens (Ollama's
+                                              # silent truncation)
+     "tokenize": true,                        # serve vLLM's POST /tokenize ({messages} -> {count}); false: 404
+     "oracle": null}                          # {"pattern": REGEX, "find": [[max_tokens, lo, hi], ...]}: reply
+                                              # with the pattern's group 1 found in the last user message
+                                              # when its prompt has <= max_tokens tokens and the match starts
+                                              # within [lo, hi] (fractions of that message); else "not found"
 
+Tokens are words (`str.split`) of the messages' contents, in `usage` and `/tokenize` alike.
 `GET /_stats` returns {"requests": N, "by_status": {...}}; `POST /_reset` zeroes the counters.
 Run: `python tests/openai_stub_server.py [--port 0] [--config FILE]`; prints `PORT <n>` when ready.
 """
@@ -23,6 +33,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import re
 import sys
 import time
 from collections import Counter
@@ -33,9 +44,26 @@ REASONS = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden",
            429: "Too Many Requests", 500: "Internal Server Error", 503: "Service Unavailable"}
 
 
+def count_tokens(messages: list[dict]) -> int:
+    return sum(len(str(m.get("content", "")).split()) for m in messages)
+
+
+def oracle_reply(rule: dict, last: str, tokens: int) -> str:
+    match = re.search(rule["pattern"], last)
+    if match is None:
+        return "There is no such value in the text."
+    where = match.start() / max(1, len(last))
+    for max_tokens, lo, hi in rule.get("find") or []:
+        if tokens <= max_tokens and lo <= where <= hi:
+            return f"The value is {match.group(1)}."
+    return "I could not find it."
+
+
 def reply_for(messages: list[dict]) -> str:
     config = STATE["config"]
     last = next((m.get("content", "") for m in reversed(messages) if m.get("role") == "user"), "")
+    if config.get("oracle"):
+        return oracle_reply(config["oracle"], last, count_tokens(messages))
     replies = config.get("replies") or {}
     if last in replies:
         return replies[last]
@@ -76,7 +104,9 @@ def calls_for(messages: list[dict]) -> list[dict] | None:
 
 
 def completion(body: dict, text: str, calls: list[dict] | None = None) -> dict:
-    prompt_tokens = sum(len(str(m.get("content", "")).split()) for m in body.get("messages", []))
+    prompt_tokens = count_tokens(body.get("messages", []))
+    if STATE["config"].get("truncate_to"):
+        prompt_tokens = min(prompt_tokens, int(STATE["config"]["truncate_to"]))
     message = {"role": "assistant", "content": text}
     if calls:
         message = {"role": "assistant", "content": None, "tool_calls": calls}
@@ -141,17 +171,22 @@ async def route(method: str, path: str, headers: dict[str, str], raw: bytes) -> 
                  "first_request_at": STATE.get("first"), "last_request_at": STATE.get("last"),
                  "max_inflight": STATE["max_inflight"], "seeds": STATE["seeds"],
                  "authorization_seen": STATE.get("auth"), "last_params": STATE.get("last_params"),
-                 "last_tools": STATE.get("last_tools")}
+                 "last_tools": STATE.get("last_tools"), "tokenize_calls": STATE.get("tokenize_calls", 0)}
         return http_response(200, json.dumps(stats).encode())
     if path == "/_reset":
         STATE.update(requests=0, by_status=Counter(), attempts=Counter(), first=None, last=None, max_inflight=0,
-                     seeds=[], auth=None)
+                     seeds=[], auth=None, tokenize_calls=0)
         return http_response(200, b"{}")
     if path == "/_config":
         STATE["config"] = json.loads(raw)
         STATE.update(requests=0, by_status=Counter(), attempts=Counter(), first=None, last=None, max_inflight=0,
-                     seeds=[], auth=None)
+                     seeds=[], auth=None, tokenize_calls=0)
         return http_response(200, b"{}")
+    if method == "POST" and path == "/tokenize" and STATE["config"].get("tokenize", True):
+        STATE["tokenize_calls"] = STATE.get("tokenize_calls", 0) + 1
+        count = count_tokens(json.loads(raw).get("messages") or [])
+        return http_response(200, json.dumps({"count": count, "max_model_len": STATE["config"].get("context_limit")}
+                                             ).encode())
     if method != "POST" or not path.endswith("/chat/completions"):
         return http_response(404, b'{"error": {"message": "no such route"}}')
     STATE["requests"] += 1
@@ -167,6 +202,15 @@ async def route(method: str, path: str, headers: dict[str, str], raw: bytes) -> 
     if "seed" in body:
         STATE["seeds"].append(body["seed"])
     status, extra = choose_status(body, headers)
+    limit = config.get("context_limit")
+    prompt_tokens = count_tokens(body.get("messages", []))
+    if status == 200 and limit and prompt_tokens + int(body.get("max_tokens") or 16) > int(limit):
+        STATE["by_status"]["400"] += 1
+        message = (f"This model's maximum context length is {limit} tokens. However, you requested "
+                   f"{prompt_tokens + int(body.get('max_tokens') or 16)} tokens ({prompt_tokens} in the messages, "
+                   f"{int(body.get('max_tokens') or 16)} in the completion). Please reduce the length.")
+        return http_response(400, json.dumps({"object": "error", "message": message, "type": "BadRequestError",
+                                              "code": 400}).encode())
     STATE["inflight"] += 1
     STATE["max_inflight"] = max(STATE["max_inflight"], STATE["inflight"])
     try:

@@ -21,6 +21,8 @@ GRADERS: dict[str, str] = {
     "exact_match": "evalharness.graders.exact_match:ExactMatch",
     "math_equiv": "evalharness.graders.math.equiv:MathEquiv",
     "code_exec": "evalharness.graders.code.exec:CodeExec",
+    "string_match_all": "evalharness.graders.string_match:StringMatchAll",    # RULER: every reference found
+    "string_match_part": "evalharness.graders.string_match:StringMatchPart",  # RULER: any reference found
 }
 
 __all__ = ["GRADERS", "Exchange", "Grade", "Grader", "GraderOptions", "grader_class", "make_grader", "check_options"]

@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from evalharness.chat import ChatRequest, ChatResponse, EndpointError
+from evalharness.context_window import over_context_error
 from evalharness.errors import UserError
 from evalharness.schema import Strict
 
@@ -273,6 +274,12 @@ class LlamaCppProvider:
             abort.set()
             raise
 
+    async def count_tokens(self, messages: list[dict[str, Any]]) -> int:
+        """The prompt's length in the model's tokens, through the same chat handler a completion uses (the
+        GGUF's chat template), on the provider's worker thread (it loads the model on first use)."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, lambda: prompt_tokens(self._load(), messages))
+
     async def aclose(self) -> None:
         if self._closed:
             return
@@ -327,6 +334,30 @@ def generation_kwargs(params: dict[str, Any]) -> dict[str, Any]:
     return kwargs
 
 
+class _Counted(Exception):
+    def __init__(self, tokens: int):
+        self.tokens = tokens
+
+
+def prompt_tokens(llm: Any, messages: list[dict[str, Any]]) -> int:
+    """How many tokens `create_chat_completion` would evaluate for `messages`: the chat handler formats
+    the prompt and tokenizes it (its first `tokenize` call) before evaluating anything, so that call is
+    intercepted and the completion stopped there. Exact for any chat format llama-cpp-python applies."""
+    tokenize = llm.tokenize
+
+    def counting(text: bytes, add_bos: bool = True, special: bool = False) -> list[int]:
+        raise _Counted(len(tokenize(text, add_bos, special)))
+
+    llm.tokenize = counting
+    try:
+        llm.create_chat_completion(messages=messages, max_tokens=1)
+    except _Counted as counted:
+        return counted.tokens
+    finally:
+        del llm.tokenize  # back to the class's method
+    raise RuntimeError("the chat handler evaluated the prompt without tokenizing it")
+
+
 def _generate(llm: Any, request: ChatRequest, abort: threading.Event) -> ChatResponse:
     """Run one chat completion. Non-streaming, so llama.cpp's own token counts come back. A pass-through
     logits processor notes the time to first token (it is first called once the prompt is evaluated,
@@ -352,7 +383,8 @@ def _generate(llm: Any, request: ChatRequest, abort: threading.Event) -> ChatRes
         llm.reset()  # forget a half-evaluated prompt: the next request starts from a known state
         if isinstance(err, ValueError):  # e.g. "Requested tokens (5000) exceed context window of 4096"
             hint = "; raise n_ctx in the endpoint config" if "context window" in str(err) else ""
-            raise EndpointError(f"llama.cpp rejected the request: {err}{hint}") from err
+            text = f"llama.cpp rejected the request: {err}{hint}"
+            raise over_context_error(text) or EndpointError(text) from err
         raise
     if abort.is_set():
         raise EndpointError("cancelled")
