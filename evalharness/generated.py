@@ -104,7 +104,7 @@ async def prepare(suite: Suite, counter: TokenCounter, limit: int | None = None)
     for t, task in enumerate(suite.tasks):
         label = f"{suite.source or suite.name}" + (f" (subset {task.name})" if task.name else "")
         generator = make_generator(task.dataset.generator, task.dataset.generator_options,
-                                   base_dir=task.base_dir, source=label)
+                                   base_dir=task.base_dir, source=label, salt=task.name or "")
         generated = GeneratedTask(t, task, generator, Prompter(task, load_exemplars(task)),
                                   grid_cells(suite, limit), start, label)
         await _Fitter(generated, counter).fit_all()

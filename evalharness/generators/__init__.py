@@ -55,10 +55,12 @@ class Generator:
     Options: ClassVar[type[GeneratorOptions]] = GeneratorOptions
     columns: ClassVar[tuple[str, ...]] = ()
 
-    def __init__(self, options: GeneratorOptions, *, base_dir: Path = Path("."), source: str = "suite"):
+    def __init__(self, options: GeneratorOptions, *, base_dir: Path = Path("."), source: str = "suite",
+                 salt: str = ""):
         self.options = options
         self.base_dir = base_dir
         self.source = source
+        self.salt = salt  # e.g. the subset's name, so two subsets do not hide the same keys and values
 
     def row(self, cell: Cell, size: int) -> dict[str, Any]:
         """The row of `cell` with a haystack of about `size` characters (cut back to a word boundary)."""
@@ -66,7 +68,7 @@ class Generator:
 
     def rng_seed(self, cell: Cell) -> str:
         """A seed string for `random.Random` (hashed with SHA-512, so stable across processes)."""
-        return f"{self.name}:{self.options.seed}:{cell.length}:{cell.depth:g}:{cell.sample}"
+        return f"{self.name}:{self.salt}:{self.options.seed}:{cell.length}:{cell.depth:g}:{cell.sample}"
 
 
 def generator_class(name: str, base_dir: Path | None = None) -> type[Generator]:
@@ -80,7 +82,7 @@ def check_options(name: str, options: dict[str, Any], *, source: str, path: str,
     return convert(options, cls.Options, source=source, root=path, prefix=path + ".")
 
 
-def make_generator(name: str, options: dict[str, Any], *, base_dir: Path, source: str) -> Generator:
+def make_generator(name: str, options: dict[str, Any], *, base_dir: Path, source: str, salt: str = "") -> Generator:
     cls = generator_class(name, base_dir)
     checked = check_options(name, options, source=source, path="dataset.generator", base_dir=base_dir)
-    return cls(checked, base_dir=base_dir, source=source)
+    return cls(checked, base_dir=base_dir, source=source, salt=salt)
