@@ -17,7 +17,9 @@ start (`--config FILE`) or replaced at run time with `POST /_config`:
                                               # wording) when prompt tokens + max_tokens exceed it
      "truncate_to": null,                     # e.g. 2048: report at most this many prompt tokens (Ollama's
                                               # silent truncation)
-     "tokenize": true,                        # serve vLLM's POST /tokenize ({messages} -> {count}); false: 404
+     "tokenize": "vllm",                      # POST /tokenize as vLLM ({messages} -> {count}); "llamacpp":
+                                              # as llama.cpp (/apply-template, then {content} -> {tokens});
+                                              # false: no tokenize endpoint (404)
      "oracle": null}                          # {"pattern": REGEX, "find": [[max_tokens, lo, hi], ...]}: reply
                                               # with the pattern's group 1 found in the last user message
                                               # when its prompt has <= max_tokens tokens and the match starts
@@ -165,6 +167,22 @@ async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> 
         writer.close()
 
 
+def tokenize_route(path: str, body: dict, tokenizer: str) -> bytes:
+    """vLLM's /tokenize (messages -> count), or llama.cpp's /apply-template + /tokenize (content -> tokens)."""
+    STATE["tokenize_calls"] = STATE.get("tokenize_calls", 0) + 1
+    if tokenizer == "llamacpp":
+        if path == "/apply-template":
+            prompt = "\n".join(str(m.get("content", "")) for m in body.get("messages") or [])
+            return http_response(200, json.dumps({"prompt": prompt}).encode())
+        return http_response(200, json.dumps({"tokens": list(range(len(str(body.get("content", "")).split())))}
+                                             ).encode())
+    if path != "/tokenize":
+        return http_response(404, b'{"error": {"message": "no such route"}}')
+    count = count_tokens(body.get("messages") or [])
+    return http_response(200, json.dumps({"count": count, "max_model_len": STATE["config"].get("context_limit")}
+                                         ).encode())
+
+
 async def route(method: str, path: str, headers: dict[str, str], raw: bytes) -> bytes | None:
     if path == "/_stats":
         stats = {"requests": STATE["requests"], "by_status": dict(STATE["by_status"]),
@@ -182,11 +200,9 @@ async def route(method: str, path: str, headers: dict[str, str], raw: bytes) -> 
         STATE.update(requests=0, by_status=Counter(), attempts=Counter(), first=None, last=None, max_inflight=0,
                      seeds=[], auth=None, tokenize_calls=0)
         return http_response(200, b"{}")
-    if method == "POST" and path == "/tokenize" and STATE["config"].get("tokenize", True):
-        STATE["tokenize_calls"] = STATE.get("tokenize_calls", 0) + 1
-        count = count_tokens(json.loads(raw).get("messages") or [])
-        return http_response(200, json.dumps({"count": count, "max_model_len": STATE["config"].get("context_limit")}
-                                             ).encode())
+    tokenizer = STATE["config"].get("tokenize", "vllm")
+    if method == "POST" and path in ("/tokenize", "/apply-template") and tokenizer:
+        return tokenize_route(path, json.loads(raw), tokenizer)
     if method != "POST" or not path.endswith("/chat/completions"):
         return http_response(404, b'{"error": {"message": "no such route"}}')
     STATE["requests"] += 1
