@@ -24,8 +24,9 @@ from evalharness.chat import ChatResponse, EndpointError
 OVER_CONTEXT = "over_context"
 TRUNCATION_MARGIN = 0.03
 _SAYS_CONTEXT = re.compile(
-    r"context[ _](?:length|window|size)|maximum context|exceed_context_size|context_length_exceeded"
-    r"|prompt is too long|input is too long|too many (?:input )?tokens|tokens[^.]{0,60}must be <= \d+", re.I)
+    r"context[ _-]?(?:length|window|size|limit)|maximum context|exceed_context_size|context_length_exceeded"
+    r"|(?:exceed\w*|beyond|longer than)[^.]{0,40}\bcontext\b|(?:prompt|input)[^.]{0,30}too long"
+    r"|too many (?:input |prompt )?tokens|tokens[^.]{0,60}must be <= \d+", re.I)
 _LIMITS = [re.compile(p, re.I) for p in (
     r"maximum context length is (\d+)", r"context window of (\d+)", r'"n_ctx"\s*:\s*(\d+)',
     r"must be <= (\d+)", r"max_model_len\W{1,4}(\d+)", r"> (\d+) maximum",

@@ -15,7 +15,8 @@ made one at a time (the generator contract is in `generators/__init__.py`).
      fitted, with `USAGE_SLACK` tokens kept free, and every depth of that length uses its size (needle
      values differ by a few tokens between cells).
    A length the endpoint refuses while measuring (over its context), or silently truncates (a count far
-   below the learned rate), is not measured further, nor is any longer one: their cells get a size
+   below the learned rate, or no more tokens for a longer prompt), is not measured further, nor is any
+   longer one: their cells get a size
    extrapolated from the learned rate (`count_method: extrapolated`) and are still sent, so every sample
    is reported over the context from the endpoint's own answer.
 3. Items: `GeneratedTask.items()` builds a cell's row when the runner pulls its next job; only one size
@@ -125,6 +126,7 @@ class _Fitter:
         self.rate = 1 / CHARS_PER_TOKEN  # tokens per character, learned from counts
         self.rate_known = False
         self.zero: tuple[int, int] = (0, 0)  # (characters, tokens) of the prompt with no haystack
+        self.last: tuple[int, int] | None = None  # the last prompt counted: (characters, tokens)
 
     async def fit_all(self) -> None:
         lengths = list(dict.fromkeys(cell.length for cell in self.g.cells))
@@ -212,8 +214,10 @@ class _Fitter:
         extra_chars = chars - self.zero[0]
         if self.counter.method == "usage" and extra_chars > 400:
             expected = self.zero[1] + self.rate * extra_chars
-            if tokens < expected * (0.9 if self.rate_known else 0.5):
+            longer = self.last is not None and chars > 1.05 * self.last[0] and tokens <= self.last[1]
+            if longer or tokens < expected * (0.9 if self.rate_known else 0.5):  # it keeps only so many tokens
                 raise _Over(f"counted {tokens} tokens where {round(expected)} were expected (silent truncation)")
+        self.last = (chars, tokens)
         if extra_chars > 400:
             self.rate = (tokens - self.zero[1]) / extra_chars
             self.rate_known = True

@@ -19,7 +19,9 @@ runs the small offline default and says so (`notice`). Contract:
   an empty context (tests/test_local.py checks the answers are equal, which the response cache relies
   on), and makes 8-shot GSM8K 6x faster (12 items with SmolLM2: 28 s instead of 168 s).
 - `latency_s` is the wall time of the generation, `ttft_s` the time until the first token was sampled,
-  `usage` the prompt and completion token counts llama.cpp reports, `attempts` is always 1.
+  `usage` the prompt and completion token counts llama.cpp reports, `attempts` is always 1. `count_tokens`
+  gives a prompt's token count through the same chat handler without evaluating it; a prompt over `n_ctx`
+  fails as `over_context` with that limit.
 - Cache identity is the model file's base name plus its size and the SHA-256 of its first MiB: stable when
   the file moves between machines or directories, different for another quantisation or model.
 - One llama context is not thread-safe: generations run one at a time on the provider's own worker thread,
@@ -335,8 +337,7 @@ def generation_kwargs(params: dict[str, Any]) -> dict[str, Any]:
 
 
 class _Counted(Exception):
-    def __init__(self, tokens: int):
-        self.tokens = tokens
+    """Carries the prompt's token count out of the chat handler (args[0])."""
 
 
 def prompt_tokens(llm: Any, messages: list[dict[str, Any]]) -> int:
@@ -352,7 +353,7 @@ def prompt_tokens(llm: Any, messages: list[dict[str, Any]]) -> int:
     try:
         llm.create_chat_completion(messages=messages, max_tokens=1)
     except _Counted as counted:
-        return counted.tokens
+        return counted.args[0]
     finally:
         del llm.tokenize  # back to the class's method
     raise RuntimeError("the chat handler evaluated the prompt without tokenizing it")
