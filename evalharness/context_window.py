@@ -26,11 +26,11 @@ TRUNCATION_MARGIN = 0.03
 _SAYS_CONTEXT = re.compile(
     r"context[ _-]?(?:length|window|size|limit)|maximum context|exceed_context_size|context_length_exceeded"
     r"|(?:exceed\w*|beyond|longer than)[^.]{0,40}\bcontext\b|(?:prompt|input)[^.]{0,30}too long"
-    r"|too many (?:input |prompt )?tokens|tokens[^.]{0,60}must be <= \d+", re.I)
+    r"|too many (?:input |prompt )?tokens|tokens[^.]{0,60}must be <= \d+|max_model_len|token limit", re.I)
 _LIMITS = [re.compile(p, re.I) for p in (
     r"maximum context length is (\d+)", r"context window of (\d+)", r'"n_ctx"\s*:\s*(\d+)',
     r"must be <= (\d+)", r"max_model_len\W{1,4}(\d+)", r"> (\d+) maximum",
-    r"context (?:length|size|window) (?:of |is )?(\d+)", r"maximum of (\d+) tokens")]
+    r"context(?: length| size| window)?(?: of| is)? (\d+)", r"maximum of (\d+) tokens")]
 
 
 def context_limit_in(text: str) -> int | None:

@@ -89,6 +89,8 @@ def test_runs_without_a_grid_say_nothing_about_long_context():
     ("llama.cpp rejected the request: Requested tokens (5000) exceed context window of 4096", 4096),
     ("HTTP 400 from the endpoint: prompt is too long: 210000 tokens > 200000 maximum", 200000),
     ("HTTP 400 from the endpoint: Please reduce the length of the messages (context_length_exceeded)", None),
+    ("HTTP 400 from the endpoint: The prompt exceeds the model's context of 32768 tokens", 32768),
+    ("HTTP 400 from the endpoint: prompt (40000 tokens) is longer than max_model_len (32768)", 32768),
 ])
 def test_context_errors_are_recognised_with_their_limit(message, limit):
     body = '{"error": {"type": "exceed_context_size_error", "n_prompt_tokens": 9000, "n_ctx": 8192}}' \
