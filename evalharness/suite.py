@@ -84,11 +84,14 @@ class Suite:
         return (self.tasks[0].grader, *self.tasks[0].extra_graders)
 
     def __getattr__(self, name: str) -> Any:
-        """A one-task suite reads like its task (`suite.dataset`, `suite.prompt`, ...)."""
+        """A one-task suite reads like its task (`suite.dataset`, `suite.prompt`, ...); a family's `fields`
+        are those every subset has (what `breakdown` may name)."""
         if name in ("dataset", "fields", "prompt", "generation", "grader", "extra_graders", "extract", "solver"):
             tasks = object.__getattribute__(self, "tasks")
             if len(tasks) == 1:
                 return getattr(tasks[0], name)
+            if name == "fields":
+                return {k: v for k, v in tasks[0].fields.items() if all(k in t.fields for t in tasks[1:])}
             raise AttributeError(f"suite {self.name} has {len(tasks)} subsets; use suite.tasks[i].{name}")
         raise AttributeError(name)
 
