@@ -9,6 +9,10 @@ one is done, so the endpoint always has `concurrency` requests in flight and no 
 slowest member. Jobs whose answer is cached (single-turn solvers) skip the window entirely. Each sample is
 graded and appended to samples.jsonl the moment its response arrives. A fatal endpoint error (401/403/404)
 or Ctrl-C stops the run, and results.json still describes everything obtained up to then.
+
+Generated suites (a `grid`, generated.py) first fit every cell's prompt to the endpoint's token count, then
+build each job only when a worker pulls it (cache hits included), so only the prompts in flight exist. A
+response whose `usage` shows the endpoint cut the prompt is recorded over the context (context_window.py).
 """
 
 from __future__ import annotations
@@ -22,8 +26,8 @@ from typing import Any, Iterable, Iterator, Protocol
 from evalharness.cache import ResponseCache, cache_key
 from evalharness.chat import ChatRequest, ChatResponse, EndpointError, Provider
 from evalharness.context_window import prompt_meta, truncation_error
-from evalharness.errors import UserError
 from evalharness.datasets import load_items
+from evalharness.errors import UserError
 from evalharness.extract import Extractor
 from evalharness.graders import Exchange, Grade, Grader, grader_class, make_grader
 from evalharness.items import Item
