@@ -203,8 +203,9 @@ def print_summary(results: dict[str, Any], stream=None) -> None:
                             for length, row in long_context["by_length"].items())
         effective = long_context["effective_length"]
         lines.append(f"  accuracy by length {lengths}")
-        lines.append(f"  effective length {effective if effective else 'none'} tokens "
-                     f"(every length up to it >= {long_context['threshold']:.1%})")
+        lines.append(f"  effective length {effective} tokens (every length up to it >= {long_context['threshold']:.1%})"
+                     if effective else f"  effective length none (the shortest length is below "
+                                       f"{long_context['threshold']:.1%} or was not measured)")
     print("\n".join(lines), file=stream or sys.stdout)
 
 
