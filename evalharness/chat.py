@@ -118,13 +118,18 @@ class ChatResponse:
 
 class EndpointError(Exception):
     """A request that failed for good. `fatal` errors (401/403/404, bad model file) stop the whole run
-    because every other request would fail the same way; the others mark just this sample as an error."""
+    because every other request would fail the same way; the others mark just this sample as an error.
+    `kind` classifies errors that metrics treat apart: `over_context` (the prompt does not fit the
+    endpoint's context, `context_limit` tokens when known; see `context_window.py`)."""
 
-    def __init__(self, message: str, *, status: int | None = None, fatal: bool = False, attempts: int = 1):
+    def __init__(self, message: str, *, status: int | None = None, fatal: bool = False, attempts: int = 1,
+                 kind: str | None = None, context_limit: int | None = None):
         super().__init__(message)
         self.status = status
         self.fatal = fatal
         self.attempts = attempts
+        self.kind = kind
+        self.context_limit = context_limit
 
 
 class Provider(Protocol):
@@ -156,3 +161,8 @@ class Provider(Protocol):
         ...
 
     async def aclose(self) -> None: ...
+
+    # Optional capability (looked up with getattr; absent means "cannot count"):
+    # async def count_tokens(self, messages) -> int | None
+    #     The prompt's length in the model's tokens, chat template included, as the endpoint would count
+    #     it; None when this endpoint has no way to count (then `token_count.py` falls back to usage).

@@ -309,7 +309,28 @@ def print_summary(results: dict[str, Any], stream=None) -> None:
     if r.get("cost"):
         cost = r["cost"]
         lines.append(f"  cost {cost['total']:.4f} {cost['currency']}  (the cache saved {cost['saved_by_cache']:.4f})")
+    long_context = r.get("long_context")
+    if long_context:
+        lengths = "  ".join(f"{length}: {row['accuracy']:.0%}" if row["accuracy"] is not None else f"{length}: -"
+                            for length, row in long_context["by_length"].items())
+        effective = long_context["effective_length"]
+        lines.append(f"  accuracy by length {lengths}")
+        lines.append(f"  effective length {effective} tokens (every length up to it >= {long_context['threshold']:.1%})"
+                     if effective else f"  effective length none (the shortest length is below "
+                                       f"{long_context['threshold']:.1%} or was not measured)")
     print("\n".join(lines), file=stream or sys.stdout)
+
+
+def over_context_note(results: dict[str, Any]) -> str | None:
+    """The one line saying how many samples did not fit the endpoint's context, or None."""
+    count = results.get("over_context") or 0
+    if not count:
+        return None
+    limit = results.get("context_limit")
+    said = f"limit {limit} tokens" if limit else "limit not stated"
+    return (f"evalharness: note: {count} of {results['n']} samples of {results['suite']} were over the endpoint's "
+            f"context ({said}) and are left out of accuracy, not counted wrong; raise the server's context "
+            "(vLLM --max-model-len, llama.cpp -c, Ollama num_ctx) or drop those grid.lengths")
 
 
 def _finish_runs(outcomes, notice: str | None, args) -> int:
@@ -324,6 +345,10 @@ def _finish_runs(outcomes, notice: str | None, args) -> int:
                 print(f"report: {path}")
     for outcome in outcomes:
         print(outcome.run_dir)
+    for outcome in outcomes:
+        note = over_context_note(outcome.results)
+        if note:
+            print(note, file=sys.stderr)
     aborted = [o for o in outcomes if o.aborted]
     if aborted:
         print(f"evalharness: error: {aborted[0].aborted} (results so far kept in {aborted[0].run_dir})",

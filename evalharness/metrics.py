@@ -17,6 +17,12 @@ Definitions (n = completions, an item has one or more completions):
   `unspecified` for a wrong verdict without one), most frequent first; `failure_reasons_by_subset` per
   subset in a family. Present only when some grader gave a reason.
 
+- Over the endpoint's context (`error_kind: over_context`, see context_window.py): such samples are left
+  out of every accuracy and of `errors` (they say nothing about the model), and counted in `over_context`
+  with `context_limit` (the smallest limit the endpoint stated or truncated to; None if none did).
+- Generated runs with a `grid` also get `long_context` (cells, accuracy by length, effective length,
+  prefill speed), computed by `long_context.py` from this tally.
+
 `Tally` takes records one at a time and keeps only per-item scores, so a 50,000-sample run never holds
 its records in memory. Pure Python except the bootstrap paths, which import numpy.
 """
@@ -29,6 +35,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable
 
 from evalharness import stats
+from evalharness.context_window import OVER_CONTEXT
 from evalharness.records import SampleRecord
 
 _PASS_AT = re.compile(r"^pass@(\d+)$")
@@ -44,6 +51,7 @@ class MetricSpec:
     breakdown: tuple[str, ...] = ()
     subsets: tuple[str, ...] = ()
     aggregate: str = "micro"
+    grid: GridSpec | None = None  # a generated run's length x depth grid (long_context)
 
     @classmethod
     def from_results(cls, results: dict[str, Any]) -> "MetricSpec":
@@ -55,7 +63,25 @@ class MetricSpec:
         family = results.get("family") or {}
         breakdown = tuple(k for k in (results.get("breakdown") or {}) if k != "subset" or not family)
         return cls(metrics=base or ("accuracy",), extra_graders=graders, breakdown=breakdown,
-                   subsets=tuple(family.get("subsets") or ()), aggregate=family.get("aggregate", "micro"))
+                   subsets=tuple(family.get("subsets") or ()), aggregate=family.get("aggregate", "micro"),
+                   grid=GridSpec.from_results(results.get("long_context")))
+
+
+@dataclass(frozen=True)
+class GridSpec:
+    """A generated run's grid as metrics needs it: lengths (tokens), depths (percent), the threshold (a
+    fraction) that defines the effective length."""
+
+    lengths: tuple[int, ...]
+    depths: tuple[float, ...]
+    threshold: float = 0.856
+
+    @classmethod
+    def from_results(cls, section: Any) -> "GridSpec | None":
+        if not isinstance(section, dict) or not section.get("lengths"):
+            return None
+        return cls(tuple(int(x) for x in section["lengths"]), tuple(float(x) for x in section.get("depths") or ()),
+                   float(section.get("threshold", 0.856)))
 
 
 @dataclass(slots=True)
@@ -80,18 +106,26 @@ class Tally:
         self.cached_prompt_tokens = self.cached_completion_tokens = 0
         self.latencies: list[float] = []
         self.reasons: dict[str | None, Counter] = defaultdict(Counter)  # subset -> failure reason -> count
+        self.over_context_meta: list[dict[str, Any]] = []  # meta of samples over the endpoint's context
+        self.timings: list[tuple[Any, int, float | None, float | None]] = []  # length, prompt tokens, ttft, latency
 
     def add(self, record: SampleRecord) -> None:
         self.n += 1
-        self.errors += bool(record.error)
         self.cached += bool(record.cached)
         self.prompt_tokens += record.prompt_tokens or 0
         self.completion_tokens += record.completion_tokens or 0
         if record.cached:
             self.cached_prompt_tokens += record.prompt_tokens or 0
             self.cached_completion_tokens += record.completion_tokens or 0
+        if record.error_kind == OVER_CONTEXT:
+            self.over_context_meta.append({**record.meta, "subset": record.subset})
+            return
+        self.errors += bool(record.error)
         if record.latency_s is not None and not record.error:
             self.latencies.append(record.latency_s)
+            if "length_tokens" in record.meta:
+                self.timings.append((record.meta["length_tokens"], record.prompt_tokens or 0, record.ttft_s,
+                                     record.latency_s))
         item = self.items.get(record.id)
         if item is None:
             item = self.items[record.id] = _ItemTally(record.subset, record.meta)
@@ -147,6 +181,8 @@ class Tally:
             "metrics": {},
             "latency_s": stats.latency_summary(self.latencies),
             "tokens": {"prompt": self.prompt_tokens, "completion": self.completion_tokens},
+            "over_context": len(self.over_context_meta),
+            "context_limit": self.context_limit(),
         }
         for name in self.spec.metrics:
             out["metrics"][name] = self.metric(name)
@@ -165,7 +201,16 @@ class Tally:
             out["failure_reasons"] = reasons
             if self.spec.subsets:
                 out["failure_reasons_by_subset"] = {name: self.failure_reasons(name) for name in self.spec.subsets}
+        if self.spec.grid is not None:
+            from evalharness.long_context import summarize
+
+            out["long_context"] = summarize(self)
         return out
+
+    def context_limit(self) -> int | None:
+        """The smallest context limit an over-context sample's endpoint stated (or truncated to)."""
+        limits = [m["context_limit"] for m in self.over_context_meta if isinstance(m.get("context_limit"), int)]
+        return min(limits) if limits else None
 
     def cost(self, prompt_per_mtok: float | None, completion_per_mtok: float | None,
              currency: str = "USD") -> dict[str, Any] | None:
@@ -180,6 +225,7 @@ class Tally:
                 "total": round(paid_prompt * p + paid_completion * c, 6),
                 "saved_by_cache": round(self.cached_prompt_tokens * p + self.cached_completion_tokens * c, 6),
                 "price_per_mtok": {"prompt": prompt_per_mtok, "completion": completion_per_mtok}}
+
     def failure_reasons(self, subset: str | None = None) -> dict[str, int]:
         """Wrong completions by reason (all, or one subset's), most frequent first; {} when no grader gave
         reasons."""

@@ -44,6 +44,7 @@ class SampleSummary:
     meta: dict[str, Any] = field(default_factory=dict)
     subset: str | None = None
     turns: int = 1
+    error_kind: str | None = None  # "over_context": left out of accuracy (context_window.py)
 
     @property
     def prompt_tokens(self) -> int | None:
@@ -118,6 +119,7 @@ def _from_loose(row: Any) -> SampleRecord:
             cached=bool(row.get("cached")), attempts=int(row.get("attempts") or 0),
             error=_opt_str(row.get("error")), meta=dict(row.get("meta") or {}), subset=_opt_str(row.get("subset")),
             tool_calls=row.get("tool_calls"), turns=int(row.get("turns") or 1),
+            error_kind=_opt_str(row.get("error_kind")),
         )
     except (TypeError, ValueError, AttributeError) as err:
         raise ValueError(str(err) or type(err).__name__) from None

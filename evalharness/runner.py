@@ -9,6 +9,10 @@ one is done, so the endpoint always has `concurrency` requests in flight and no 
 slowest member. Jobs whose answer is cached (single-turn solvers) skip the window entirely. Each sample is
 graded and appended to samples.jsonl the moment its response arrives. A fatal endpoint error (401/403/404)
 or Ctrl-C stops the run, and results.json still describes everything obtained up to then.
+
+Generated suites (a `grid`, generated.py) first fit every cell's prompt to the endpoint's token count, then
+build each job only when a worker pulls it (cache hits included), so only the prompts in flight exist. A
+response whose `usage` shows the endpoint cut the prompt is recorded over the context (context_window.py).
 """
 
 from __future__ import annotations
@@ -18,15 +22,17 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Iterable, Iterator, Protocol
 
 from evalharness.cache import ResponseCache, cache_key
 from evalharness.chat import ChatRequest, ChatResponse, EndpointError, Provider
+from evalharness.context_window import prompt_meta, truncation_error
 from evalharness.datasets import load_items
+from evalharness.errors import UserError
 from evalharness.extract import Extractor
 from evalharness.graders import Exchange, Grade, Grader, grader_class, make_grader
 from evalharness.items import Item
-from evalharness.metrics import MetricSpec, Tally
+from evalharness.metrics import GridSpec, MetricSpec, Tally
 from evalharness.prompts import Prompter, load_exemplars
 from evalharness.records import RunWriter, SampleRecord, base_results, make_run_id, read_records
 from evalharness.runs import check_resumable, find_unfinished, fingerprint
@@ -112,18 +118,24 @@ def build_jobs(suite: Suite, items: list[Item], identity: dict[str, Any], tool_m
     for t, task in enumerate(suite.tasks):
         own = [item for item in items if task_of.get(item.subset, 0) == t]
         exclude = {item.row for item in own} if _fewshot_from_same_data(task) else None
-        prompter = Prompter(task, load_exemplars(task, exclude), tool_mode)
-        params = {k: v for k, v in task.generation.items() if k != "n"}
-        for item in own:
-            messages = prompter.messages(item)
-            tools = prompter.tools(item)
-            for sample in range(task.samples_per_item):
-                sample_params = params
-                if sample and "seed" in params:
-                    sample_params = {**params, "seed": params["seed"] + sample}
-                request = ChatRequest(messages, sample_params, sample, tools)
-                jobs.append(Job(item, t, request, cache_key(identity, request, memo)))
+        jobs += iter_jobs(t, task, own, Prompter(task, load_exemplars(task, exclude), tool_mode), identity, memo)
     return jobs
+
+
+def iter_jobs(t: int, task: Task, items: Iterable[Item], prompter: Prompter, identity: dict[str, Any],
+              memo: dict[int, tuple[Any, str]] | None = None) -> Iterator[Job]:
+    """The jobs of task `t`'s items, made as they are pulled (a generated suite's prompts exist only while
+    their job is in flight; pass no `memo` then, it would keep every message alive)."""
+    params = {k: v for k, v in task.generation.items() if k != "n"}
+    for item in items:
+        messages = prompter.messages(item)
+        tools = prompter.tools(item)
+        for sample in range(task.samples_per_item):
+            sample_params = params
+            if sample and "seed" in params:
+                sample_params = {**params, "seed": params["seed"] + sample}
+            request = ChatRequest(messages, sample_params, sample, tools)
+            yield Job(item, t, request, cache_key(identity, request, memo))
 
 
 def _fewshot_from_same_data(task: Task) -> bool:
@@ -141,8 +153,9 @@ class SuiteRun:
         self.options = options
         self.tasks = self._make_tasks()
         self.graders = list({id(g): g for t in self.tasks for g in t.graders}.values())
+        grid = GridSpec(suite.grid.lengths, suite.grid.depths, suite.grid.threshold) if suite.grid else None
         spec = MetricSpec(metrics=suite.metrics, extra_graders=tuple(g.name for g in self.tasks[0].graders[1:]),
-                          breakdown=suite.breakdown, subsets=suite.subsets, aggregate=suite.aggregate)
+                          breakdown=suite.breakdown, subsets=suite.subsets, aggregate=suite.aggregate, grid=grid)
         self.tally = Tally(spec)
         self.abort_reason: str | None = None
         self.first_error: str | None = None
@@ -172,23 +185,33 @@ class SuiteRun:
     async def execute(self) -> RunResult:
         started = time.perf_counter()
         identity = self.provider.identity()
-        jobs = build_jobs(self.suite, load_suite_items(self.suite, self.options), identity, self.options.tool_mode)
         settings = [t.generation for t in self.suite.tasks] + ([self.options.tool_mode] if self._offers_tools else [])
         fp = fingerprint(self.suite.raw, identity, settings, self.options.limit,
                          str(self.options.data_file) if self.options.data_file else None)
+        if self.suite.generated:  # items built by code, fitted to the endpoint's token count, made lazily
+            total, jobs = await self._generated_jobs()
+        else:
+            jobs = build_jobs(self.suite, load_suite_items(self.suite, self.options), identity, self.options.tool_mode)
+            total = len(jobs)
         described = self.provider.describe()
-        writer, carried = self._open_writer(fp, described, len(jobs))
-        if carried:
-            done = {(r.id, r.sample) for r in carried}
+        writer, carried = self._open_writer(fp, described, total)
+        done = {(r.id, r.sample) for r in carried}
+        if self.suite.generated:  # a lazy iterator: cache hits are looked up by `generate` as jobs run
+            pending: Iterable[Job] = (job for job in jobs if (job.item.id, job.request.sample_index) not in done)
+            cached: list[Job] = []
+            count = total - len(done)
+        else:
             jobs = [job for job in jobs if (job.item.id, job.request.sample_index) not in done]
-        self._hits = self.cache.get_many(job.key for job in jobs) if self.cache else {}
+            self._hits = self.cache.get_many(job.key for job in jobs) if self.cache else {}
+            single = [self.tasks[job.task].solver.single_turn for job in jobs]
+            cached = [job for job, one in zip(jobs, single) if one and job.key in self._hits]
+            pending = [job for job, one in zip(jobs, single) if not (one and job.key in self._hits)]
+            count = len(pending)
         progress = self.options.progress
-        progress.start(len(jobs), self.suite.name)
-        cached = [job for job in jobs if job.key in self._hits and self.tasks[job.task].solver.single_turn]
-        pending = [job for job in jobs if not (job.key in self._hits and self.tasks[job.task].solver.single_turn)]
+        progress.start(total - len(done), self.suite.name)
         try:
             await self._grade_cached(cached, writer)
-            await self._request_all(pending, writer)
+            await self._request_all(pending, writer, total - len(cached))
         except (KeyboardInterrupt, asyncio.CancelledError):
             self.abort_reason = "interrupted by the user"
         finally:
@@ -203,7 +226,7 @@ class SuiteRun:
         stats = self.provider.stats()
         results.update({
             "samples_per_item": self.suite.samples_per_item,
-            "requests": stats.get("requests", len(pending)),
+            "requests": stats.get("requests", total - len(cached)),
             "retries": stats.get("retries", 0),
             "wall_s": time.perf_counter() - started,
             "aborted": self.abort_reason,
@@ -247,6 +270,25 @@ class SuiteRun:
     @property
     def _offers_tools(self) -> bool:
         return any(task.prompt.tools is not None for task in self.suite.tasks)
+
+    async def _generated_jobs(self) -> tuple[int, Iterator[Job]]:
+        """Fit every cell's prompt to the endpoint's token count (generated.py), then return the number of
+        jobs and an iterator that builds each job when a worker pulls it (cache hits go through `generate`).
+        A failure to measure is a UserError: nothing has been obtained yet."""
+        from evalharness.generated import prepare
+        from evalharness.token_count import TokenCounter
+
+        try:
+            tasks = await prepare(self.suite, TokenCounter(self.provider, self._generate(0)), self.options.limit)
+        except EndpointError as exc:
+            raise UserError(f"{self.suite.source or self.suite.name}: could not measure prompt lengths on the "
+                            f"endpoint: {exc}") from None
+        if self.cache:
+            self.cache.flush()
+        identity = self.provider.identity()
+        total = sum(len(g.cells) for g in tasks) * self.suite.samples_per_item
+        jobs = (job for g in tasks for job in iter_jobs(g.index, g.task, g.items(), g.prompter, identity))
+        return total, jobs
 
     def _config_snapshot(self, described: dict[str, Any]) -> dict[str, Any]:
         options: dict[str, Any] = {"limit": self.options.limit,
@@ -299,8 +341,8 @@ class SuiteRun:
 
         return generate
 
-    async def _request_all(self, pending: list[Job], writer: RunWriter) -> None:
-        if not pending:
+    async def _request_all(self, pending: Iterable[Job], writer: RunWriter, count: int) -> None:
+        if not count:
             return
         queue = iter(pending)
         blocking = any(g.blocking for g in self.graders)
@@ -316,7 +358,8 @@ class SuiteRun:
                     if exc.fatal:
                         self.abort_reason = str(exc)
                         return
-                    self.first_error = self.first_error or str(exc)
+                    if exc.kind is None:  # over-context samples are counted apart, not as failures
+                        self.first_error = self.first_error or str(exc)
                     self._record(job, None, exc, {}, writer)
                     continue
                 if blocking:
@@ -325,7 +368,7 @@ class SuiteRun:
                     grades = self._grade_now(job, transcript)
                 self._record(job, transcript, None, grades, writer)
 
-        workers = [asyncio.create_task(worker(i)) for i in range(min(self.options.concurrency, len(pending)))]
+        workers = [asyncio.create_task(worker(i)) for i in range(min(self.options.concurrency, count))]
         ticker = asyncio.create_task(self._report_status())
         try:
             await asyncio.gather(*workers)
@@ -357,19 +400,22 @@ class SuiteRun:
                              self.suite.breakdown)
         writer.append(record)
         self.tally.add(record)
-        self.options.progress.advance(record.correct, error is not None)
+        self.options.progress.advance(record.correct, record.error is not None)
 
 
 def make_record(job: Job, transcript: Transcript | None, error: EndpointError | None, grades: dict[str, Grade],
                 primary: str, breakdown: tuple[str, ...]) -> SampleRecord:
     """The sample record of one job: what was sent, what came back (summed over a solver's turns), the
     verdicts."""
+    turns = transcript.turns if transcript else []
+    response = transcript.response if transcript else None
+    if error is None:  # a prompt the endpoint cut silently is over its context, not answered
+        error = truncation_error(job.item.fields, response)
     verdict = grades.get(primary)
     meta = {key: job.item.fields.get(key) for key in breakdown}
     if job.item.subset is not None:
         meta["subset"] = job.item.subset
-    turns = transcript.turns if transcript else []
-    response = transcript.response if transcript else None
+    meta.update(prompt_meta(job.item.fields, response, error))
     usage = {"prompt_tokens": sum(t.usage.get("prompt_tokens", 0) for t in turns),
              "completion_tokens": sum(t.usage.get("completion_tokens", 0) for t in turns)}
     return SampleRecord(
@@ -388,6 +434,7 @@ def make_record(job: Job, transcript: Transcript | None, error: EndpointError | 
         cached=bool(turns) and all(t.cached for t in turns),
         attempts=sum(t.attempts for t in turns) if turns else (error.attempts if error else 0),
         error=str(error) if error else None,
+        error_kind=error.kind if error else None,
         meta=meta,
         subset=job.item.subset,
         tool_calls=[call.to_json() for call in response.tool_calls] if response and response.tool_calls else None,

@@ -116,7 +116,7 @@ _MISSING = object()
 
 
 def _walk(path: str) -> list[str | int]:
-    return [name if name is not None else (int(index) if index != "..." else "...")
+    return [name if name else (int(index) if index != "..." else "...")
             for name, index in _SEGMENT_RE.findall(path)]
 
 

@@ -22,15 +22,16 @@ from typing import Any
 from evalharness.errors import UserError
 from evalharness.extract import ExtractSpec
 from evalharness.schema import convert
-from evalharness.suite_schema import (DatasetSpec, FewShotSpec, FieldSpec, GraderRef, PromptSpec, SolverRef,
-                                      SuiteFile, TaskFile)
+from evalharness.suite_schema import (DatasetSpec, FewShotSpec, FieldSpec, GraderRef, GridFile, PromptSpec,
+                                      SolverRef, SuiteFile, TaskFile)
 
 NAME_RE = re.compile(r"^[A-Za-z0-9_.-]+$")
 METRIC_RE = re.compile(r"^(accuracy|pass@[1-9][0-9]*)$")
 TASK_KEYS = ("dataset", "fields", "prompt", "generation", "extract", "grader", "graders", "solver", "vars")
 
 __all__ = ["Suite", "Task", "load_suite", "parse_suite", "apply_overrides", "DatasetSpec", "FieldSpec",
-           "FewShotSpec", "PromptSpec", "GraderRef", "SolverRef"]
+           "FewShotSpec", "PromptSpec", "GraderRef", "SolverRef", "GridFile"]
+GRID_BREAKDOWN = ("length_tokens", "depth")  # a generated suite's records always carry their cell
 
 
 @dataclass(frozen=True)
@@ -68,10 +69,15 @@ class Suite:
     source: Path | None = None
     raw: dict[str, Any] = field(default_factory=dict)
     overrides: tuple[str, ...] = ()
+    grid: GridFile | None = None  # the cells of a generated suite (its tasks' items are built by code)
 
     @property
     def samples_per_item(self) -> int:
         return self.tasks[0].samples_per_item
+
+    @property
+    def generated(self) -> bool:
+        return self.grid is not None
 
     @property
     def graders(self) -> tuple[GraderRef, ...]:
@@ -92,6 +98,8 @@ class Suite:
             tasks = object.__getattribute__(self, "tasks")
             if len(tasks) == 1:
                 return getattr(tasks[0], name)
+            if name == "fields":
+                return {k: v for k, v in tasks[0].fields.items() if all(k in t.fields for t in tasks[1:])}
             raise AttributeError(f"suite {self.name} has {len(tasks)} subsets; use suite.tasks[i].{name}")
         raise AttributeError(name)
 
@@ -202,11 +210,20 @@ def parse_suite(data: Any, source: Path | str = "<suite>", overrides: tuple[str,
             task_data = _substitute(deep_merge(body, extra or {}), name)
             root = f"subsets.{name}"
         tasks.append(_parse_task(task_data, name, where, root, base_dir))
+    breakdown = tuple([top.breakdown] if isinstance(top.breakdown, str) else top.breakdown or ())
+    generated = [task.dataset.generator is not None for task in tasks]
+    if any(generated) and not all(generated):
+        raise UserError(f"{where}: dataset.generator: every subset must be generated, or none")
+    grid = top.grid
+    if any(generated):
+        grid = grid or GridFile()
+        breakdown = tuple(dict.fromkeys(GRID_BREAKDOWN + breakdown))
+    elif grid is not None:
+        raise UserError(f"{where}: grid: only a generated dataset (dataset.generator) has a grid")
     suite = Suite(
         name=top.name, description=top.description, tasks=tuple(tasks), metrics=tuple(top.metrics),
-        breakdown=tuple([top.breakdown] if isinstance(top.breakdown, str) else top.breakdown or ()),
-        aggregate=top.aggregate, subsets=tuple(names), source=Path(source) if isinstance(source, Path) else None,
-        raw=data, overrides=tuple(overrides),
+        breakdown=breakdown, aggregate=top.aggregate, subsets=tuple(names),
+        source=Path(source) if isinstance(source, Path) else None, raw=data, overrides=tuple(overrides), grid=grid,
     )
     _check_consistency(where, suite)
     return suite
@@ -236,6 +253,10 @@ def _parse_task(data: dict[str, Any], name: str | None, where: str, root: str, b
         raise UserError(f"{where}: {prefix}graders: each grader may appear once (got {', '.join(names)})")
     _check_solver(spec.solver, where, prefix, base_dir)
     fields = {key: FieldSpec(value) if isinstance(value, str) else value.spec() for key, value in spec.fields.items()}
+    if spec.dataset.generator is not None:
+        fields = {**_generated_fields(spec.dataset.generator, where, prefix, base_dir), **fields}
+    elif not fields:
+        raise UserError(f"{where}: {prefix or 'suite.'}fields: missing required field")
     if name is not None:
         fields.setdefault("subset", FieldSpec("", value=name))
     for key, value in spec.vars.items():
@@ -245,6 +266,15 @@ def _parse_task(data: dict[str, Any], name: str | None, where: str, root: str, b
         generation=spec.generation.params(), grader=spec.grader, extra_graders=tuple(spec.graders),
         extract=spec.extract, solver=spec.solver, vars=dict(spec.vars), base_dir=base_dir,
     )
+
+
+def _generated_fields(ref: Any, where: str, prefix: str, base_dir: Path) -> dict[str, FieldSpec]:
+    """A generator's options checked, and its columns (plus every cell column) as identity fields."""
+    from evalharness.generators import CELL_COLUMNS, check_options, generator_class
+
+    check_options(ref.name, ref.options, source=where, path=f"{prefix}dataset.generator", base_dir=base_dir)
+    columns = (*generator_class(ref.name, base_dir).columns, *CELL_COLUMNS, "built_tokens", "count_method")
+    return {"id": FieldSpec("id"), **{column: FieldSpec(column) for column in columns}}
 
 
 def _check_solver(ref: SolverRef, where: str, prefix: str, base_dir: Path) -> None:

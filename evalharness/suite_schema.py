@@ -40,6 +40,8 @@ class DatasetSpec:
     records: str | None = None
     columns: tuple[str, ...] | None = None
     filter: dict[str, Any] | None = field(default=None, hash=False)
+    generator: str | None = None  # items built by code (generators/), with these options
+    generator_options: dict[str, Any] = field(default_factory=dict, hash=False)
     join: "JoinSpec | None" = None
 
 
@@ -94,6 +96,38 @@ class PromptSpec:
 # ---- what a suite file may say (msgspec structs, checked by schema.convert) -------------------------------
 
 
+class _NamedRef:
+    """A part named by a string or by a mapping `{name: ..., option: value, ...}`."""
+
+    what = "part"
+
+    def __init__(self, name: str, options: dict[str, Any] | None = None):
+        self.name = name
+        self.options = dict(options or {})
+
+    def __eq__(self, other: Any) -> bool:
+        return type(other) is type(self) and (self.name, self.options) == (other.name, other.options)
+
+    def __hash__(self) -> int:
+        return hash((self.name, repr(sorted(self.options.items()))))
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.name!r}, {self.options!r})"
+
+    @classmethod
+    def from_yaml(cls, value: Any):
+        if isinstance(value, str) and value:
+            return cls(value)
+        if isinstance(value, dict) and isinstance(value.get("name"), str) and value["name"]:
+            return cls(value["name"], {k: v for k, v in value.items() if k != "name"})
+        raise ValueError(f"expected a {cls.what} name or a mapping with `name` and options, got {value!r}")
+
+    @classmethod
+    def json_schema(cls) -> dict[str, Any]:
+        return {"anyOf": [{"type": "string"},
+                          {"type": "object", "required": ["name"], "properties": {"name": {"type": "string"}}}]}
+
+
 class HubSpec(Strict, frozen=True):
     """A Hugging Face dataset: `path` (the repository), `name` (its configuration), `split`; or `file`, one
     file of the repository, downloaded as it is and read like a local file (for repositories of raw JSON
@@ -128,10 +162,15 @@ class JoinFile(Strict, frozen=True):
         return JoinSpec(source=source, key=self.key, into=self.into)
 
 
+class GeneratorRef(_NamedRef):
+    what = "generator"
+
+
 class DatasetFile(Strict, frozen=True):
     """Where items come from: `--data`, a file shipped beside the suite (`path`), `$EVALHARNESS_DATA_DIR/
     <local>`, or the Hugging Face hub (`hf`). `join` adds a second file's columns row by row (`JoinFile`).
-    `filter` keeps rows whose column equals a value (or one of a list of values)."""
+    `filter` keeps rows whose column equals a value (or one of a list of values). Or `generator`: items built
+    by code from the suite's `grid` (generators/)."""
 
     hf: HubSpec | None = None
     local: str | None = None
@@ -141,10 +180,11 @@ class DatasetFile(Strict, frozen=True):
     columns: list[str] | None = None
     filter: dict[str, Any] | None = None
     join: JoinFile | None = None
+    generator: GeneratorRef | None = None
 
     def __post_init__(self) -> None:
-        if self.hf is None and not self.local and not self.path:
-            raise ValueError("needs at least one of hf, local or path")
+        if self.hf is None and not self.local and not self.path and self.generator is None:
+            raise ValueError("needs at least one of hf, local or path (or a generator)")
 
     def spec(self, base_dir: Path) -> DatasetSpec:
         """The runtime spec, `path` made relative to the suite file's folder."""
@@ -157,7 +197,9 @@ class DatasetFile(Strict, frozen=True):
             local=self.local, path=path, format=self.format,
             records=self.records, columns=tuple(self.columns) if self.columns is not None else None,
             filter=dict(self.filter) if self.filter else None,
-            join=self.join.spec(base_dir) if self.join is not None else None)
+            join=self.join.spec(base_dir) if self.join is not None else None,
+            generator=self.generator.name if self.generator else None,
+            generator_options=dict(self.generator.options) if self.generator else {})
 
 
 class FieldOp:
@@ -232,38 +274,6 @@ class FieldFile(Strict, frozen=True):
 
     def spec(self) -> FieldSpec:
         return FieldSpec(self.column or "", tuple(op.raw for op in self.ops), self.value, self.file)
-
-
-class _NamedRef:
-    """A part named by a string or by a mapping `{name: ..., option: value, ...}`."""
-
-    what = "part"
-
-    def __init__(self, name: str, options: dict[str, Any] | None = None):
-        self.name = name
-        self.options = dict(options or {})
-
-    def __eq__(self, other: Any) -> bool:
-        return type(other) is type(self) and (self.name, self.options) == (other.name, other.options)
-
-    def __hash__(self) -> int:
-        return hash((self.name, repr(sorted(self.options.items()))))
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.name!r}, {self.options!r})"
-
-    @classmethod
-    def from_yaml(cls, value: Any):
-        if isinstance(value, str) and value:
-            return cls(value)
-        if isinstance(value, dict) and isinstance(value.get("name"), str) and value["name"]:
-            return cls(value["name"], {k: v for k, v in value.items() if k != "name"})
-        raise ValueError(f"expected a {cls.what} name or a mapping with `name` and options, got {value!r}")
-
-    @classmethod
-    def json_schema(cls) -> dict[str, Any]:
-        return {"anyOf": [{"type": "string"},
-                          {"type": "object", "required": ["name"], "properties": {"name": {"type": "string"}}}]}
 
 
 class GraderRef(_NamedRef):
@@ -346,14 +356,35 @@ class Generation(Strict):
 
 class TaskFile(Strict):
     dataset: DatasetFile
-    fields: Annotated[dict[str, str | FieldFile], msgspec.Meta(min_length=1)]
     prompt: PromptFile
     grader: GraderRef
+    fields: dict[str, str | FieldFile] = msgspec.field(default_factory=dict)  # required unless generated
     generation: Generation = msgspec.field(default_factory=Generation)
     extract: ExtractSpec | None = None
     graders: list[GraderRef] = msgspec.field(default_factory=list)
     solver: SolverRef = msgspec.field(default_factory=SolverRef)
     vars: dict[str, str | int | float | bool] = msgspec.field(default_factory=dict)
+
+
+DEFAULT_LENGTHS = (1024, 2048, 4096, 8192, 16384, 32768, 65536, 131072)
+DEFAULT_DEPTHS = tuple(float(d) for d in range(0, 101, 10))
+
+
+class GridFile(Strict, frozen=True):
+    """The cells of a generated suite: context `lengths` in the model's tokens (the prompt plus the answer's
+    room, `generation.max_tokens`), needle `depths` in percent of the haystack, `samples` per cell; and the
+    accuracy `threshold` (a fraction; RULER's 85.6%) that defines the effective length."""
+
+    lengths: Annotated[tuple[Annotated[int, msgspec.Meta(ge=64)], ...], msgspec.Meta(min_length=1)] = \
+        DEFAULT_LENGTHS
+    depths: Annotated[tuple[Annotated[float, msgspec.Meta(ge=0, le=100)], ...], msgspec.Meta(min_length=1)] = \
+        DEFAULT_DEPTHS
+    samples: Annotated[int, msgspec.Meta(ge=1)] = 1
+    threshold: Annotated[float, msgspec.Meta(ge=0, le=1)] = 0.856
+
+    def __post_init__(self) -> None:
+        if len(set(self.lengths)) != len(self.lengths) or len(set(self.depths)) != len(self.depths):
+            raise ValueError("lengths and depths must not repeat a value")
 
 
 _SUITE_FIELDS = [
@@ -364,6 +395,7 @@ _SUITE_FIELDS = [
     ("breakdown", str | list[str] | None, None),
     ("aggregate", Literal["macro", "micro"], "micro"),
     ("subsets", list[str] | dict[str, dict[str, Any] | None] | None, None),
+    ("grid", GridFile | None, None),
 ]
 _TASK_KEYS = list(TaskFile.__struct_fields__)
 

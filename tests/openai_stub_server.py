@@ -18,7 +18,21 @@ start (`--config FILE`) or replaced at run time with `POST /_config`:
      "quota_after": null,                     # after N requests, 429 with Retry-After: 3600 (quota exhausted)
      "faults": {"seed": 0, "retry_after": 1,  # random faults per request, seeded; retry_after: seconds or "date"
                 "rate": {"429": 0.1, "503": 0.1, "drop": 0.05, "hang": 0, "empty": 0, "malformed": 0,
-                         "truncate": 0, "stall": 0}}}
+                         "truncate": 0, "stall": 0}},
+     "context_limit": null,                   # e.g. 4096: 400 "maximum context length is 4096 tokens" (vLLM's
+                                              # wording) when prompt tokens + max_tokens exceed it
+     "truncate_to": null,                     # e.g. 2048: report at most this many prompt tokens (Ollama's
+                                              # silent truncation)
+     "tokenize": "vllm",                      # POST /tokenize as vLLM ({messages} -> {count}); "llamacpp":
+                                              # as llama.cpp (/apply-template, then {content} -> {tokens});
+                                              # false: no tokenize endpoint (404)
+     "oracle": null}                          # {"pattern": REGEX, "find": [[max_tokens, lo, hi], ...]}: reply
+                                              # with the pattern's group 1 found in the last user message
+                                              # when its prompt has <= max_tokens tokens and the match starts
+                                              # within [lo, hi] (fractions of that message); else "not found"
+
+Tokens are words (`str.split`) of the messages' contents, in `usage` and `/tokenize` alike.
+
 Faults: `drop` closes the connection unanswered; `hang` never answers; `empty` is a 200 with no choices;
 `malformed` a 200 whose body is not JSON; `truncate` sends half the body (or half the stream, no [DONE])
 and closes; `stall` sends half the stream (or nothing) and then keeps the connection open, silent.
@@ -35,6 +49,7 @@ import asyncio
 import email.utils
 import json
 import random
+import re
 import sys
 import time
 from collections import Counter
@@ -46,9 +61,26 @@ REASONS = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden",
            429: "Too Many Requests", 500: "Internal Server Error", 503: "Service Unavailable"}
 
 
+def count_tokens(messages: list[dict]) -> int:
+    return sum(len(str(m.get("content", "")).split()) for m in messages)
+
+
+def oracle_reply(rule: dict, last: str, tokens: int) -> str:
+    match = re.search(rule["pattern"], last)
+    if match is None:
+        return "There is no such value in the text."
+    where = match.start() / max(1, len(last))
+    for max_tokens, lo, hi in rule.get("find") or []:
+        if tokens <= max_tokens and lo <= where <= hi:
+            return f"The value is {match.group(1)}."
+    return "I could not find it."
+
+
 def reply_for(messages: list[dict]) -> str:
     config = STATE["config"]
     last = next((m.get("content", "") for m in reversed(messages) if m.get("role") == "user"), "")
+    if config.get("oracle"):
+        return oracle_reply(config["oracle"], last, count_tokens(messages))
     replies = config.get("replies") or {}
     if last in replies:
         return replies[last]
@@ -89,7 +121,9 @@ def calls_for(messages: list[dict]) -> list[dict] | None:
 
 
 def completion(body: dict, text: str, calls: list[dict] | None = None) -> dict:
-    prompt_tokens = sum(len(str(m.get("content", "")).split()) for m in body.get("messages", []))
+    prompt_tokens = count_tokens(body.get("messages", []))
+    if STATE["config"].get("truncate_to"):
+        prompt_tokens = min(prompt_tokens, int(STATE["config"]["truncate_to"]))
     message = {"role": "assistant", "content": text}
     if calls:
         message = {"role": "assistant", "content": None, "tool_calls": calls}
@@ -156,6 +190,22 @@ async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> 
         writer.close()
 
 
+def tokenize_route(path: str, body: dict, tokenizer: str) -> bytes:
+    """vLLM's /tokenize (messages -> count), or llama.cpp's /apply-template + /tokenize (content -> tokens)."""
+    STATE["tokenize_calls"] = STATE.get("tokenize_calls", 0) + 1
+    if tokenizer == "llamacpp":
+        if path == "/apply-template":
+            prompt = "\n".join(str(m.get("content", "")) for m in body.get("messages") or [])
+            return http_response(200, json.dumps({"prompt": prompt}).encode())
+        return http_response(200, json.dumps({"tokens": list(range(len(str(body.get("content", "")).split())))}
+                                             ).encode())
+    if path != "/tokenize":
+        return http_response(404, b'{"error": {"message": "no such route"}}')
+    count = count_tokens(body.get("messages") or [])
+    return http_response(200, json.dumps({"count": count, "max_model_len": STATE["config"].get("context_limit")}
+                                         ).encode())
+
+
 async def route(method: str, path: str, headers: dict[str, str], raw: bytes) -> bytes | None:
     if path == "/_stats":
         stats = {"requests": STATE["requests"], "by_status": dict(STATE["by_status"]),
@@ -164,15 +214,18 @@ async def route(method: str, path: str, headers: dict[str, str], raw: bytes) -> 
                  "first_request_at": STATE.get("first"), "last_request_at": STATE.get("last"),
                  "max_inflight": STATE["max_inflight"], "seeds": STATE["seeds"],
                  "authorization_seen": STATE.get("auth"), "last_params": STATE.get("last_params"),
-                 "last_tools": STATE.get("last_tools")}
+                 "last_tools": STATE.get("last_tools"), "tokenize_calls": STATE.get("tokenize_calls", 0)}
         return http_response(200, json.dumps(stats).encode())
     if path in ("/_reset", "/_config"):
         if path == "/_config":
             STATE["config"] = json.loads(raw)
         STATE.update(requests=0, by_status=Counter(), attempts=Counter(), answered=Counter(), first=None, last=None,
-                     max_inflight=0, seeds=[], auth=None,
+                     max_inflight=0, seeds=[], auth=None, tokenize_calls=0,
                      rng=random.Random((STATE["config"].get("faults") or {}).get("seed", 0)))
         return http_response(200, b"{}")
+    tokenizer = STATE["config"].get("tokenize", "vllm")
+    if method == "POST" and path in ("/tokenize", "/apply-template") and tokenizer:
+        return tokenize_route(path, json.loads(raw), tokenizer)
     if method != "POST" or not path.endswith("/chat/completions"):
         return http_response(404, b'{"error": {"message": "no such route"}}')
     STATE["requests"] += 1
@@ -207,6 +260,15 @@ async def route(method: str, path: str, headers: dict[str, str], raw: bytes) -> 
     status, extra = choose_status(body, headers)
     if config.get("capacity") is not None and STATE["inflight"] >= int(config["capacity"]):
         status, extra = 429, {}
+    limit = config.get("context_limit")
+    prompt_tokens = count_tokens(body.get("messages", []))
+    if status == 200 and limit and prompt_tokens + int(body.get("max_tokens") or 16) > int(limit):
+        STATE["by_status"]["400"] += 1
+        message = (f"This model's maximum context length is {limit} tokens. However, you requested "
+                   f"{prompt_tokens + int(body.get('max_tokens') or 16)} tokens ({prompt_tokens} in the messages, "
+                   f"{int(body.get('max_tokens') or 16)} in the completion). Please reduce the length.")
+        return http_response(400, json.dumps({"object": "error", "message": message, "type": "BadRequestError",
+                                              "code": 400}).encode())
     STATE["inflight"] += 1
     STATE["max_inflight"] = max(STATE["max_inflight"], STATE["inflight"])
     try:

@@ -92,3 +92,23 @@ def test_unknown_solver_option_and_unknown_provider_are_one_line(tmp_path):
     bad.write_text("provider: telepathy\nbase_url: http://x/v1\nmodel: m\n")
     proc = run(tmp_path, write_suite(tmp_path), bad)
     assert proc.returncode == 1 and "unknown provider 'telepathy'; known providers: llamacpp, openai" in proc.stderr
+
+
+def test_toy_generator_by_path_builds_a_grid(tmp_path, stub_server):
+    suite = tmp_path / "echo.yaml"
+    suite.write_text(
+        f"name: echo\ndescription: toy grid\ndataset: {{generator: {{name: '{EXAMPLES / 'toy_generator.py'}:Echo', "
+        "word: key}}\ngrid: {lengths: [256, 512], depths: [0, 100]}\n"
+        "prompt: {template: \"{context}\\nWhat is the key?\"}\ngeneration: {max_tokens: 16}\n"
+        "grader: string_match_all\n")
+    stub_server.configure({"oracle": {"pattern": r"The key is (\d+)\.", "find": [[100000, 0, 1]]}})
+    proc = run_cli("run", str(suite), "--base-url", stub_server.base_url, "--model", "m", "--no-cache",
+                   "--output-dir", str(tmp_path / "runs"), "--no-report", "--no-progress")
+    _, res, rows = results(proc)
+    assert res["n"] == 4 and res["metrics"]["accuracy"]["value"] == 1.0
+    assert res["long_context"]["effective_length"] == 512
+    assert all(r["meta"]["count_method"] == "tokenizer" and r["meta"]["prompt_tokens"] <= r["meta"]["length_tokens"] - 16
+               for r in rows)
+    bad = run_cli("run", str(suite), "--base-url", stub_server.base_url, "--model",
+                  "m", "--no-cache", "--set", "dataset.generator.wrod=key")
+    assert bad.returncode == 1 and "dataset.generator.wrod: unknown field" in bad.stderr

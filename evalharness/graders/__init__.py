@@ -23,6 +23,8 @@ GRADERS: dict[str, str] = {
     "code_exec": "evalharness.graders.code.exec:CodeExec",
     "bbh_match": "evalharness.graders.bbh:BBHMatch",
     "tool_call_ast": "evalharness.graders.tools.grader:ToolCallAST",
+    "string_match_all": "evalharness.graders.string_match:StringMatchAll",    # RULER: every reference found
+    "string_match_part": "evalharness.graders.string_match:StringMatchPart",  # RULER: any reference found
 }
 
 __all__ = ["GRADERS", "Exchange", "Grade", "Grader", "GraderOptions", "grader_class", "make_grader", "check_options"]

@@ -19,7 +19,9 @@ runs the small offline default and says so (`notice`). Contract:
   an empty context (tests/test_local.py checks the answers are equal, which the response cache relies
   on), and makes 8-shot GSM8K 6x faster (12 items with SmolLM2: 28 s instead of 168 s).
 - `latency_s` is the wall time of the generation, `ttft_s` the time until the first token was sampled,
-  `usage` the prompt and completion token counts llama.cpp reports, `attempts` is always 1.
+  `usage` the prompt and completion token counts llama.cpp reports, `attempts` is always 1. `count_tokens`
+  gives a prompt's token count through the same chat handler without evaluating it; a prompt over `n_ctx`
+  fails as `over_context` with that limit.
 - Cache identity is the model file's base name plus its size and the SHA-256 of its first MiB: stable when
   the file moves between machines or directories, different for another quantisation or model.
 - One llama context is not thread-safe: generations run one at a time on the provider's own worker thread,
@@ -40,6 +42,7 @@ from pathlib import Path
 from typing import Any
 
 from evalharness.chat import ChatRequest, ChatResponse, EndpointError
+from evalharness.context_window import over_context_error
 from evalharness.errors import UserError
 from evalharness.schema import Strict
 
@@ -276,6 +279,12 @@ class LlamaCppProvider:
             abort.set()
             raise
 
+    async def count_tokens(self, messages: list[dict[str, Any]]) -> int:
+        """The prompt's length in the model's tokens, through the same chat handler a completion uses (the
+        GGUF's chat template), on the provider's worker thread (it loads the model on first use)."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, lambda: prompt_tokens(self._load(), messages))
+
     async def aclose(self) -> None:
         if self._closed:
             return
@@ -330,6 +339,29 @@ def generation_kwargs(params: dict[str, Any]) -> dict[str, Any]:
     return kwargs
 
 
+class _Counted(Exception):
+    """Carries the prompt's token count out of the chat handler (args[0])."""
+
+
+def prompt_tokens(llm: Any, messages: list[dict[str, Any]]) -> int:
+    """How many tokens `create_chat_completion` would evaluate for `messages`: the chat handler formats
+    the prompt and tokenizes it (its first `tokenize` call) before evaluating anything, so that call is
+    intercepted and the completion stopped there. Exact for any chat format llama-cpp-python applies."""
+    tokenize = llm.tokenize
+
+    def counting(text: bytes, add_bos: bool = True, special: bool = False) -> list[int]:
+        raise _Counted(len(tokenize(text, add_bos, special)))
+
+    llm.tokenize = counting
+    try:
+        llm.create_chat_completion(messages=messages, max_tokens=1)
+    except _Counted as counted:
+        return counted.args[0]
+    finally:
+        del llm.tokenize  # back to the class's method
+    raise RuntimeError("the chat handler evaluated the prompt without tokenizing it")
+
+
 def _generate(llm: Any, request: ChatRequest, abort: threading.Event) -> ChatResponse:
     """Run one chat completion. Non-streaming, so llama.cpp's own token counts come back. A pass-through
     logits processor notes the time to first token (it is first called once the prompt is evaluated,
@@ -355,7 +387,8 @@ def _generate(llm: Any, request: ChatRequest, abort: threading.Event) -> ChatRes
         llm.reset()  # forget a half-evaluated prompt: the next request starts from a known state
         if isinstance(err, ValueError):  # e.g. "Requested tokens (5000) exceed context window of 4096"
             hint = "; raise n_ctx in the endpoint config" if "context window" in str(err) else ""
-            raise EndpointError(f"llama.cpp rejected the request: {err}{hint}") from err
+            text = f"llama.cpp rejected the request: {err}{hint}"
+            raise over_context_error(text) or EndpointError(text) from err
         raise
     if abort.is_set():
         raise EndpointError("cancelled")

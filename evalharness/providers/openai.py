@@ -6,6 +6,10 @@ Errors follow the shared policy in `providers/retry.py` (401/403/404 fatal with 
 other 4xx fail just that sample). Tool calls: a request's `tools` go into the body; the response's
 `message.tool_calls` (or streamed `delta.tool_calls`) come back as `ToolCall`s.
 
+Prompt lengths (`count_tokens`, for prompts built to a token count): the server's tokenize endpoint
+when it has one (vLLM, llama.cpp's server), else None and the caller counts with `usage` instead. A 4xx
+saying the prompt is over the model's context becomes an `over_context` error (`context_window.py`).
+
 Profile `options:` (`OpenAIProvider.Options`): `auth_header` (default `Authorization`, sent as `Bearer KEY`;
 any other header name gets the bare key, e.g. Azure's `api-key`), `query_params` (e.g. Azure's
 `api-version`), `stream` (streaming records time to first token), `extra_body` (merged into every request
@@ -32,6 +36,7 @@ import httpcore
 import msgspec
 
 from evalharness.chat import ChatRequest, ChatResponse, EndpointError, ToolCall
+from evalharness.context_window import over_context_error
 from evalharness.errors import UserError
 from evalharness.providers.limits import Limits, LimitSettings
 from evalharness.providers.replicas import Replica, ReplicaSet
@@ -115,6 +120,10 @@ class HTTPProvider:
         self.url = self.replicas.replicas[0].url
         self._pools_needed = max(1, -(-concurrency // CONNECTIONS_PER_POOL))
         self._per_pool = max(1, -(-concurrency // self._pools_needed))
+        root = urllib.parse.urlsplit(self.base_url)
+        path = root.path.rstrip("/").removesuffix("/v1")
+        self._root = urllib.parse.urlunsplit((root.scheme, root.netloc, path, "", ""))
+        self._tokenize: str | None = None  # which tokenize endpoint answers: vllm, llamacpp, none
 
     @staticmethod
     def _replica(url: str, headers: dict[str, str], given: str, base: str) -> Replica:
@@ -321,9 +330,57 @@ class HTTPProvider:
         if kind == "retry":
             raise Retryable(f"HTTP {status} from the endpoint", status, _retry_after(headers))
         message = _error_message(body)
+        raw = body.decode("utf-8", "replace")[:4000]
         if self._secret:
-            message = message.replace(self._secret, "[redacted]")
-        raise EndpointError(f"HTTP {status} from the endpoint: {message}", status=status)
+            message, raw = message.replace(self._secret, "[redacted]"), raw.replace(self._secret, "[redacted]")
+        text = f"HTTP {status} from the endpoint: {message}"
+        raise over_context_error(text, body=raw, status=status) or EndpointError(text, status=status)
+
+    async def count_tokens(self, messages: list[dict[str, Any]]) -> int | None:
+        """The prompt's length in the server's tokens, chat template included, from its tokenize endpoint
+        at the server root (the base URL without `/v1`): vLLM's `POST /tokenize` with `messages` (answers
+        `count`), else llama.cpp's `POST /apply-template` then `POST /tokenize` (answers `tokens`). The
+        first call finds which one works; None (for the rest of the run too) when neither does."""
+        if self._tokenize in (None, "vllm"):
+            data = await self._post_json("/tokenize", {"model": self.model, "messages": messages,
+                                                       "add_generation_prompt": True})
+            if isinstance(data, dict) and isinstance(data.get("count"), int):
+                self._tokenize = "vllm"
+                return data["count"]
+            self._check_tokenizer_kept_working()
+        if self._tokenize in (None, "llamacpp"):
+            template = await self._post_json("/apply-template", {"messages": messages})
+            prompt = template.get("prompt") if isinstance(template, dict) else None
+            if isinstance(prompt, str):
+                data = await self._post_json("/tokenize", {"content": prompt, "add_special": True,
+                                                           "parse_special": True})
+                if isinstance(data, dict) and isinstance(data.get("tokens"), list) and data["tokens"]:
+                    self._tokenize = "llamacpp"
+                    return len(data["tokens"])
+            self._check_tokenizer_kept_working()
+        self._tokenize = "none"
+        return None
+
+    def _check_tokenizer_kept_working(self) -> None:
+        if self._tokenize is not None:
+            raise EndpointError(f"the server's tokenize endpoint ({self._tokenize}) stopped answering")
+
+    async def _post_json(self, path: str, body: dict[str, Any]) -> Any:
+        """POST to the server root; the decoded JSON answer, or None for any failure (a probe)."""
+        replica = self.replicas.replicas[0]  # the root of the first base URL (the one the cache keys on)
+        timeouts = {"connect": min(self.timeout_s, 15.0), "read": self.timeout_s, "write": self.timeout_s,
+                    "pool": self.timeout_s}
+        try:
+            reply = await self._pool(replica, 0).request("POST", self._root + path, headers=replica.headers,
+                                                         content=_encode(body), extensions={"timeout": timeouts})
+        except (httpcore.TimeoutException, httpcore.NetworkError, httpcore.ProtocolError):
+            return None
+        if reply.status != 200:
+            return None
+        try:
+            return _decode(reply.content)
+        except (ValueError, msgspec.DecodeError):
+            return None
 
     async def aclose(self) -> None:
         await asyncio.gather(*(pool.aclose() for r in self.replicas.replicas for pool in r.pools or []))
@@ -368,7 +425,7 @@ def _error_message(body: bytes) -> str:
     try:
         data = json.loads(body)
         message = data.get("error", {}).get("message") if isinstance(data.get("error"), dict) else data.get("error")
-        text = str(message or data)
+        text = str(message or data.get("message") or data)  # vLLM: {"object": "error", "message": ...}
     except (ValueError, AttributeError):
         text = body.decode("utf-8", "replace")
     return " ".join(text.split())[:200] or "(empty body)"

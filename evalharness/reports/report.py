@@ -145,11 +145,12 @@ def _run_section(i: int, s: RunSummary, label: str, plots_dir: Path, multi: bool
             f"accuracy by {key}", f"accuracy for each {key}; whiskers are 95% intervals (wide when n is small).")
         breakdown_html.append(f"<h3>accuracy by {h.esc(key)}</h3>" + h.table(
             [key, "items", "accuracy", "95% CI"], [[r.group, r.n, h.pct(r.value), h.pct_ci(r.ci95)] for r in rows]))
+    long_context = _long_context(run, title, prefix, plots_dir)
     facts = _failures(s) + _facts(s)
     return (
         f'<section id="run-{i}"><h2>{h.esc(label)}</h2>'
         f'<p class="muted">{h.esc(run.path)}</p><div class="cards">{"".join(cards)}</div>'
-        f'<div class="plots">{"".join(figures)}</div>{"".join(breakdown_html)}{facts}</section>'
+        f'<div class="plots">{"".join(figures)}</div>{long_context}{"".join(breakdown_html)}{facts}</section>'
     )
 
 
@@ -168,6 +169,19 @@ def _failures(s: RunSummary) -> str:
     return ("<h3>why answers were wrong</h3>"
             '<p class="muted">Each wrong answer counted once, by the reason its grader gave.</p>'
             + h.table(["reason", "wrong answers", "share"] + subsets, rows))
+
+
+def _long_context(run: Run, title: str, prefix: str, plots_dir: Path) -> str:
+    """The long-context section of a generated run (heatmap, accuracy by length, prefill), else ''."""
+    if run.spec.grid is None:
+        return ""
+    from evalharness.long_context import summarize
+    from evalharness.reports.long_context import section_html
+
+    def figure(kind: str, png: bytes, alt: str, caption: str) -> str:
+        return h.figure(png, alt, caption, save_plot(plots_dir, f"{prefix}-{kind}.png", png))
+
+    return section_html(summarize(run.tally), title, figure)
 
 
 def _facts(s: RunSummary) -> str:

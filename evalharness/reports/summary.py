@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from evalharness import stats
+from evalharness.context_window import OVER_CONTEXT
 from evalharness.reports.rundir import Run, Sample
 
 MAX_GROUPS = 60  # a breakdown field with more distinct values than this is an id, not a category
@@ -134,7 +135,8 @@ def _counts(run: Run) -> dict[str, int]:
         "samples": len(samples),
         "items": len(run.by_item()),
         "correct": sum(1 for s in samples if s.correct),
-        "errors": sum(1 for s in samples if s.error),
+        "errors": sum(1 for s in samples if s.error and s.error_kind != OVER_CONTEXT),
+        "over_context": sum(1 for s in samples if s.error_kind == OVER_CONTEXT),
         "retries": sum(max(0, s.attempts - 1) for s in samples),
         "cached": sum(1 for s in samples if s.cached),
         "truncated": sum(1 for s in samples if s.finish_reason == "length"),
