@@ -63,7 +63,10 @@ class Limits:
         self._changed = asyncio.Event()
 
     async def acquire(self, tokens: float) -> None:
-        """Wait until this attempt may be sent (pause over, a window slot free, budget available)."""
+        """Wait until this attempt may be sent (a window slot free, budget available)."""
+        if self._requests is None and self._tokens is None and self.in_flight < int(self.window):
+            self.in_flight += 1  # the common case: no rate limits, the window not full
+            return
         started = time.monotonic()
         while True:
             if self.in_flight >= max(1, int(self.window)):

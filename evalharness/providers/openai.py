@@ -118,6 +118,7 @@ class HTTPProvider:
         self.replicas = ReplicaSet([self._replica(url + "/chat/completions" + query, headers, given, url)
                                     for url, given in zip(self.base_urls, urls)], hang_floor_s=hang_floor_s)
         self.url = self.replicas.replicas[0].url
+        self._timeouts = {"connect": min(timeout_s, 15.0), "read": timeout_s, "write": timeout_s, "pool": timeout_s}
         self._pools_needed = max(1, -(-concurrency // CONNECTIONS_PER_POOL))
         self._per_pool = max(1, -(-concurrency // self._pools_needed))
         root = urllib.parse.urlsplit(self.base_url)
@@ -196,8 +197,7 @@ class HTTPProvider:
         return response
 
     async def _send(self, replica: Replica, worker: int, payload: bytes, started: float) -> ChatResponse:
-        timeouts = {"connect": min(self.timeout_s, 15.0), "read": self.timeout_s, "write": self.timeout_s,
-                    "pool": self.timeout_s}
+        timeouts = self._timeouts
         pool = self._pool(replica, worker)
         post = self._post_stream if self.stream else self._post
         if len(self.replicas.replicas) < 2:
@@ -368,11 +368,9 @@ class HTTPProvider:
     async def _post_json(self, path: str, body: dict[str, Any]) -> Any:
         """POST to the server root; the decoded JSON answer, or None for any failure (a probe)."""
         replica = self.replicas.replicas[0]  # the root of the first base URL (the one the cache keys on)
-        timeouts = {"connect": min(self.timeout_s, 15.0), "read": self.timeout_s, "write": self.timeout_s,
-                    "pool": self.timeout_s}
         try:
             reply = await self._pool(replica, 0).request("POST", self._root + path, headers=replica.headers,
-                                                         content=_encode(body), extensions={"timeout": timeouts})
+                                                         content=_encode(body), extensions={"timeout": self._timeouts})
         except (httpcore.TimeoutException, httpcore.NetworkError, httpcore.ProtocolError):
             return None
         if reply.status != 200:
