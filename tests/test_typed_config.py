@@ -3,7 +3,6 @@ naming the file and dotted field, before any request); JSON Schema for editors; 
 
 import json
 import pickle
-from pathlib import Path
 
 import pytest
 

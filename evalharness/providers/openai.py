@@ -27,7 +27,6 @@ Installing `sniffio` matters too: without it httpcore retries a failing import o
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 import urllib.parse
 from typing import Any
@@ -35,10 +34,11 @@ from typing import Any
 import httpcore
 import msgspec
 
-from evalharness.chat import ChatRequest, ChatResponse, EndpointError, ToolCall
+from evalharness.chat import ChatRequest, ChatResponse, EndpointError
 from evalharness.context_window import over_context_error
 from evalharness.errors import UserError
 from evalharness.providers.limits import Limits, LimitSettings
+from evalharness.providers.openai_wire import StreamReader, error_message, lines, parse_completion
 from evalharness.providers.replicas import Replica, ReplicaSet
 from evalharness.providers.retry import Retryable, RetryPolicy, parse_retry_after, status_kind
 from evalharness.schema import Strict
@@ -266,59 +266,28 @@ class HTTPProvider:
         latency = time.perf_counter() - started
         self._check_status(reply.status, reply.headers, reply.content)
         try:
-            data = _decode(reply.content)
-            choice = data["choices"][0]
-            message = choice["message"]
-            content = message.get("content") or ""
-            calls = [ToolCall.from_openai(raw) for raw in message.get("tool_calls") or []]
-        except (ValueError, KeyError, IndexError, TypeError, AttributeError):
-            raise Retryable("the endpoint returned a body that is not a chat completion", reply.status) from None
-        return ChatResponse(content=content, finish_reason=choice.get("finish_reason"),
-                            usage=_usage(data.get("usage")), latency_s=latency, tool_calls=calls)
+            return parse_completion(reply.content, latency)
+        except ValueError as exc:
+            raise Retryable(str(exc), reply.status) from None
 
     async def _post_stream(self, pool: httpcore.AsyncConnectionPool, replica: Replica, payload: bytes,
                            started: float, timeouts: dict[str, float]) -> ChatResponse:
-        parts: list[str] = []
-        calls: dict[int, dict[str, Any]] = {}
-        ttft = None
-        finish = None
-        done = False
-        usage: dict[str, int] = _usage(None)
+        reader = StreamReader(started)
         try:
             async with pool.stream("POST", replica.url, headers=replica.headers, content=payload,
                                    extensions={"timeout": timeouts}) as reply:
                 if reply.status != 200:
                     self._check_status(reply.status, reply.headers, await reply.aread())
-                async for line in _lines(reply.aiter_stream()):
-                    if not line.startswith("data:"):
-                        continue
-                    chunk = line[5:].strip()
-                    if chunk == "[DONE]":
-                        done = True
+                async for line in lines(reply.aiter_stream()):
+                    if not reader.feed(line):
                         break
-                    data = _decode(chunk)
-                    if data.get("usage"):
-                        usage = _usage(data["usage"])
-                    for choice in data.get("choices") or []:
-                        delta = choice.get("delta") or {}
-                        text = delta.get("content")
-                        if text or delta.get("tool_calls"):
-                            ttft = ttft if ttft is not None else time.perf_counter() - started
-                        if text:
-                            parts.append(text)
-                        _merge_tool_call_deltas(calls, delta.get("tool_calls"))
-                        finish = choice.get("finish_reason") or finish
+            return reader.response()
         except httpcore.TimeoutException:
             raise Retryable("request timed out") from None
         except (httpcore.NetworkError, httpcore.ProtocolError) as exc:
             raise Retryable(f"connection error: {type(exc).__name__}") from None
-        except (ValueError, AttributeError, TypeError):
-            raise Retryable("the endpoint streamed data that is not a chat completion") from None
-        if not done and finish is None:
-            raise Retryable("the stream ended before the completion did (no finish_reason, no [DONE])")
-        tool_calls = [ToolCall.from_openai(calls[i]) for i in sorted(calls)]
-        return ChatResponse(content="".join(parts), finish_reason=finish, usage=usage,
-                            latency_s=time.perf_counter() - started, ttft_s=ttft, tool_calls=tool_calls)
+        except ValueError as exc:
+            raise Retryable(str(exc)) from None
 
     def _check_status(self, status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> None:
         kind = status_kind(status)
@@ -329,7 +298,7 @@ class HTTPProvider:
             raise EndpointError(hint, status=status, fatal=True)
         if kind == "retry":
             raise Retryable(f"HTTP {status} from the endpoint", status, _retry_after(headers))
-        message = _error_message(body)
+        message = error_message(body)
         raw = body.decode("utf-8", "replace")[:4000]
         if self._secret:
             message, raw = message.replace(self._secret, "[redacted]"), raw.replace(self._secret, "[redacted]")
@@ -384,49 +353,8 @@ class HTTPProvider:
         await asyncio.gather(*(pool.aclose() for r in self.replicas.replicas for pool in r.pools or []))
 
 
-def _usage(raw: Any) -> dict[str, int]:
-    raw = raw if isinstance(raw, dict) else {}
-    return {"prompt_tokens": int(raw.get("prompt_tokens") or 0),
-            "completion_tokens": int(raw.get("completion_tokens") or 0)}
-
-
-async def _lines(chunks):
-    """Split a byte stream into text lines (server-sent events arrive in arbitrary chunks)."""
-    buffer = b""
-    async for chunk in chunks:
-        buffer += chunk
-        *complete, buffer = buffer.split(b"\n")
-        for line in complete:
-            yield line.decode("utf-8").rstrip("\r")
-    if buffer:
-        yield buffer.decode("utf-8").rstrip("\r")
-
-
 def _retry_after(headers: list[tuple[bytes, bytes]]) -> float | None:
     return parse_retry_after(next((v.decode("latin-1") for k, v in headers if k.lower() == b"retry-after"), None))
-
-
-def _merge_tool_call_deltas(calls: dict[int, dict[str, Any]], deltas: Any) -> None:
-    """Streamed tool calls arrive in pieces keyed by `index`: the name once, the arguments in fragments."""
-    for delta in deltas or []:
-        if not isinstance(delta, dict):
-            continue
-        call = calls.setdefault(int(delta.get("index") or 0), {"id": None, "function": {"name": "", "arguments": ""}})
-        call["id"] = delta.get("id") or call["id"]
-        function = delta.get("function") or {}
-        call["function"]["name"] += function.get("name") or ""
-        call["function"]["arguments"] += function.get("arguments") or ""
-
-
-def _error_message(body: bytes) -> str:
-    """The endpoint's own error message, shortened to one line (it never contains our key)."""
-    try:
-        data = json.loads(body)
-        message = data.get("error", {}).get("message") if isinstance(data.get("error"), dict) else data.get("error")
-        text = str(message or data.get("message") or data)  # vLLM: {"object": "error", "message": ...}
-    except (ValueError, AttributeError):
-        text = body.decode("utf-8", "replace")
-    return " ".join(text.split())[:200] or "(empty body)"
 
 
 OpenAIProvider = HTTPProvider  # the name the provider table uses

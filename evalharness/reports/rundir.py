@@ -12,7 +12,7 @@ per (`id`, `sample`); a sample seen twice keeps its last line. Every number come
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import Any, Iterator

@@ -9,7 +9,6 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any
 
 from evalharness import stats
 from evalharness.context_window import OVER_CONTEXT

@@ -26,7 +26,6 @@ import re
 from typing import Any
 
 from evalharness.chat import ToolCall
-from evalharness.tools import DEFAULT_TOOL_SYSTEM as DEFAULT_SYSTEM  # noqa: F401 (part of this module's vocabulary)
 
 TOOL_OPEN, TOOL_CLOSE = "<|tool|>", "<|/tool|>"
 CALL_OPEN, CALL_CLOSE = "<|tool_call|>", "<|/tool_call|>"
