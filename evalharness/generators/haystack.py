@@ -196,3 +196,14 @@ def _read_hub(source: HaystackSource, tried: list[str], label: str) -> str:
         tried.append(f"Hugging Face hub {hub.path} split {hub.split} ({reason})")
         raise UserError(f"{label}: haystack essays not found; tried {'; '.join(tried)}. Set {DATA_DIR_ENV} "
                         f"to a folder holding {source.local}, or use haystack: noise") from None
+
+
+class HaystackMixin:
+    """For generators whose options name a `haystack` and its `source`: the text, loaded on first use."""
+
+    @property
+    def haystack(self) -> Haystack:
+        if not hasattr(self, "_haystack"):
+            o = self.options
+            self._haystack = load_haystack(o.haystack, o.source, self.base_dir, self.source)
+        return self._haystack

@@ -24,7 +24,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 
 from evalharness.generators import Cell, Generator, GeneratorOptions
-from evalharness.generators.haystack import Haystack, HaystackSource, load_haystack
+from evalharness.generators.haystack import HaystackMixin, HaystackSource
 
 ADJECTIVES = ("amber", "bold", "brisk", "calm", "clever", "crimson", "curious", "dusty", "eager", "faint",
               "fierce", "gentle", "golden", "hollow", "humble", "icy", "jolly", "keen", "lively", "lucky",
@@ -82,17 +82,10 @@ def join_keys(keys: list[str]) -> str:
     return keys[0] if len(keys) == 1 else ", ".join(keys[:-1]) + " and " + keys[-1]
 
 
-class Needle(Generator):
+class Needle(HaystackMixin, Generator):
     name = "needle"
     Options = NeedleOptions
     columns = ("context", "query", "gold", "value_kind", "needle_depth")
-
-    @property
-    def haystack(self) -> Haystack:
-        if not hasattr(self, "_haystack"):
-            o = self.options
-            self._haystack = load_haystack(o.haystack, o.source, self.base_dir, self.source)
-        return self._haystack
 
     def row(self, cell: Cell, size: int) -> dict[str, Any]:
         o = self.options

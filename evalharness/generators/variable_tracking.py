@@ -19,7 +19,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 
 from evalharness.generators import Cell, Generator, GeneratorOptions
-from evalharness.generators.haystack import Haystack, HaystackSource, load_haystack
+from evalharness.generators.haystack import HaystackMixin, HaystackSource
 
 
 class VariableTrackingOptions(GeneratorOptions, frozen=True):
@@ -29,17 +29,10 @@ class VariableTrackingOptions(GeneratorOptions, frozen=True):
     hops: Annotated[int, msgspec.Meta(ge=1, le=32)] = 4
 
 
-class VariableTracking(Generator):
+class VariableTracking(HaystackMixin, Generator):
     name = "variable_tracking"
     Options = VariableTrackingOptions
     columns = ("context", "query", "gold", "num_vars", "needle_depth")
-
-    @property
-    def haystack(self) -> Haystack:
-        if not hasattr(self, "_haystack"):
-            o = self.options
-            self._haystack = load_haystack(o.haystack, o.source, self.base_dir, self.source)
-        return self._haystack
 
     def row(self, cell: Cell, size: int) -> dict[str, Any]:
         o = self.options
