@@ -193,8 +193,8 @@ def print_summary(results: dict[str, Any], stream=None) -> None:
         lo, hi = metric["ci95"]
         lines.append(f"  {name:<12} {metric['value']:.4f}  95% CI [{lo:.4f}, {hi:.4f}]")
     lat = r["latency_s"]
-    lines.append(f"  samples {r['n']}  errors {r['errors']}  cached {r['cached']}  requests {r['requests']}"
-                 f"  wall {r['wall_s']:.2f}s")
+    lines.append(f"  samples {r['n']}  errors {r['errors']}  no answer found {r.get('unextracted', 0)}"
+                 f"  cached {r['cached']}  requests {r['requests']}  wall {r['wall_s']:.2f}s")
     lines.append(f"  latency p50 {lat['p50']:.3f}s  p90 {lat['p90']:.3f}s  p99 {lat['p99']:.3f}s"
                  f"  tokens in {r['tokens']['prompt']} out {r['tokens']['completion']}")
     print("\n".join(lines), file=stream or sys.stdout)

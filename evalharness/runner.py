@@ -15,18 +15,19 @@ from __future__ import annotations
 
 import asyncio
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
 from evalharness.cache import ResponseCache, cache_key
 from evalharness.chat import ChatRequest, ChatResponse, EndpointError, Provider
+from evalharness.choices import present, represent
 from evalharness.datasets import load_items
 from evalharness.extract import Extractor
 from evalharness.graders import Exchange, Grade, Grader, grader_class, make_grader
 from evalharness.items import Item
 from evalharness.metrics import MetricSpec, Tally
-from evalharness.prompts import Prompter, load_exemplars
+from evalharness.prompts import ExemplarPool, Prompter, load_exemplars
 from evalharness.records import RunWriter, SampleRecord, base_results, make_run_id
 from evalharness.solvers import Solver, Transcript, make_solver
 from evalharness.suite import Suite, Task
@@ -83,27 +84,38 @@ class _TaskRun:
 
 
 def load_suite_items(suite: Suite, options: RunOptions) -> list[Item]:
-    """Every task's items, in task order (`--limit` applies per task); indices run across tasks."""
+    """Every task's items, in task order (`--limit` applies per task); indices run across tasks. Items of
+    a multiple-choice task have their options formatted and their gold read as a letter (choices.py)."""
     items: list[Item] = []
     for task in suite.tasks:
         source = f"{suite.source or suite.name}" + (f" (subset {task.name})" if task.name else "")
-        items += load_items(task.dataset, task.fields, data_file=options.data_file, limit=options.limit,
+        loaded = load_items(task.dataset, task.fields, data_file=options.data_file, limit=options.limit,
                             source=source, subset=task.name, start=len(items))
+        if task.choices is not None:
+            loaded = [replace(item, fields=present(item.fields, task.choices, f"{source}: item {item.id}"))
+                      for item in loaded]
+        items += loaded
     return items
 
 
 def build_jobs(suite: Suite, items: list[Item], identity: dict[str, Any]) -> list[Job]:
     """One job per (item, sample), in item order. Sample s > 0 gets seed + s so n seeded samples are not
-    n copies."""
+    n copies. With `shuffle_choices: N` the samples are the item's N option orders instead (sample p is
+    presentation p, its job carries the reordered item, the seed is not changed)."""
     task_of = {task.name: t for t, task in enumerate(suite.tasks)}
     memo: dict[int, tuple[Any, str]] = {}
     jobs: list[Job] = []
     for t, task in enumerate(suite.tasks):
         own = [item for item in items if task_of.get(item.subset, 0) == t]
-        exclude = {item.row for item in own} if _fewshot_from_same_data(task) else None
-        prompter = Prompter(task, load_exemplars(task, exclude))
+        prompter = _prompter(task, own)
         params = {k: v for k, v in task.generation.items() if k != "n"}
         for item in own:
+            if task.shuffle_choices and task.choices is not None:
+                for p in range(task.shuffle_choices):
+                    shown = item if p == 0 else replace(item, fields=represent(item.fields, task.choices, p))
+                    request = ChatRequest(prompter.messages(shown), params, p)
+                    jobs.append(Job(shown, t, request, cache_key(identity, request, memo)))
+                continue
             messages = prompter.messages(item)
             for sample in range(task.samples_per_item):
                 sample_params = params
@@ -112,6 +124,16 @@ def build_jobs(suite: Suite, items: list[Item], identity: dict[str, Any]) -> lis
                 request = ChatRequest(messages, sample_params, sample)
                 jobs.append(Job(item, t, request, cache_key(identity, request, memo)))
     return jobs
+
+
+def _prompter(task: Task, own: list[Item]) -> Prompter:
+    """The task's prompt builder: exemplars drawn once (leaving the evaluated rows out when they come from
+    the same split), or per item (`fewshot.draw: per_item`)."""
+    same = _fewshot_from_same_data(task)
+    fewshot = task.prompt.fewshot
+    if fewshot is not None and fewshot.count and fewshot.draw == "per_item":
+        return Prompter(task, [], ExemplarPool(task, exclude_self=same))
+    return Prompter(task, load_exemplars(task, {item.row for item in own} if same else None))
 
 
 def _fewshot_from_same_data(task: Task) -> bool:
@@ -130,7 +152,8 @@ class SuiteRun:
         self.tasks = self._make_tasks()
         self.graders = list({id(g): g for t in self.tasks for g in t.graders}.values())
         spec = MetricSpec(metrics=suite.metrics, extra_graders=tuple(g.name for g in self.tasks[0].graders[1:]),
-                          breakdown=suite.breakdown, subsets=suite.subsets, aggregate=suite.aggregate)
+                          breakdown=suite.breakdown, subsets=suite.subsets, aggregate=suite.aggregate,
+                          presentations=max(task.shuffle_choices for task in suite.tasks))
         self.tally = Tally(spec)
         self.abort_reason: str | None = None
         self.first_error: str | None = None

@@ -18,6 +18,7 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
+from evalharness.choices import ChoiceSpec
 from evalharness.extract import ExtractSpec
 from evalharness.schema import Strict
 
@@ -38,6 +39,11 @@ class DatasetSpec:
     records: str | None = None
     columns: tuple[str, ...] | None = None
     filter: dict[str, Any] | None = field(default=None, hash=False)
+    hf_gated: bool = False  # the hub asks for an access token (GPQA): a failed load names HF_TOKEN
+    labels_local: str | None = None  # a labels file joined to local rows by line (PIQA, SIQA .lst)
+    labels_path: Path | None = None
+    labels_column: str = "label"
+    hf_fields: dict[str, FieldSpec] | None = field(default=None, hash=False)  # mappings for hub rows
 
 
 @dataclass(frozen=True)
@@ -45,6 +51,7 @@ class FieldSpec:
     column: str
     ops: tuple[Any, ...] = ()  # as written: "strip" or {"regex": PATTERN} (checked by FieldOp on load)
     value: Any = msgspec.UNSET  # a constant instead of a column
+    columns: tuple[str, ...] | None = None  # several columns gathered into a list (MMLU's choice0..choice3)
 
 
 @dataclass(frozen=True)
@@ -56,6 +63,7 @@ class FewShotSpec:
     answer_template: str = "{gold}"
     multiturn: bool = True
     separator: str = "\n\n"
+    draw: str = "once"  # once: the same exemplars for every item; per_item: drawn per item, never itself
 
 
 @dataclass(frozen=True)
@@ -72,6 +80,23 @@ class HubSpec(Strict, frozen=True):
     path: str
     name: str | None = None
     split: str = "test"
+    gated: bool = False  # access needs a token (HF_TOKEN); a failed load says so
+    # field mappings that replace the suite's when rows come from the hub (its layout may differ from the
+    # local file's, e.g. OpenBookQA's question_stem against question.stem)
+    fields: dict[str, str | FieldFile] | None = None
+
+
+class LabelsFile(Strict, frozen=True):
+    """Gold labels shipped apart from the rows, one a line (PIQA's valid-labels.lst, SIQA's dev-labels.lst):
+    line i becomes column `column` of row i. Joined to local files only (hub rows carry their labels)."""
+
+    local: str | None = None
+    path: str | None = None
+    column: str = "label"
+
+    def __post_init__(self) -> None:
+        if not self.local and not self.path:
+            raise ValueError("needs local (under $EVALHARNESS_DATA_DIR) or path (beside the suite)")
 
 
 class DatasetFile(Strict, frozen=True):
@@ -86,6 +111,7 @@ class DatasetFile(Strict, frozen=True):
     records: str | None = None
     columns: list[str] | None = None
     filter: dict[str, Any] | None = None
+    labels: LabelsFile | None = None
 
     def __post_init__(self) -> None:
         if self.hf is None and not self.local and not self.path:
@@ -96,11 +122,17 @@ class DatasetFile(Strict, frozen=True):
         path = Path(self.path) if self.path else None
         if path is not None and not path.is_absolute():
             path = base_dir / path
+        labels_path = Path(self.labels.path) if self.labels and self.labels.path else None
+        if labels_path is not None and not labels_path.is_absolute():
+            labels_path = base_dir / labels_path
         return DatasetSpec(
             hf_path=self.hf.path if self.hf else None, hf_name=self.hf.name if self.hf else None,
             hf_split=self.hf.split if self.hf else "test", local=self.local, path=path, format=self.format,
             records=self.records, columns=tuple(self.columns) if self.columns is not None else None,
-            filter=dict(self.filter) if self.filter else None)
+            filter=dict(self.filter) if self.filter else None, hf_gated=bool(self.hf and self.hf.gated),
+            labels_local=self.labels.local if self.labels else None, labels_path=labels_path,
+            labels_column=self.labels.column if self.labels else "label",
+            hf_fields=field_specs(self.hf.fields) if self.hf and self.hf.fields else None)
 
 
 class FieldOp:
@@ -159,18 +191,28 @@ class FieldOp:
 
 
 class FieldFile(Strict, frozen=True):
-    """A mapped field: a dataset `column` (dotted for nested records) or a constant `value`, then `ops`."""
+    """A mapped field: a dataset `column` (dotted for nested records), a constant `value`, or `columns`
+    gathered into a list (answer options spread over columns), then `ops`."""
 
     column: str | None = None
     value: Any = msgspec.UNSET
     ops: tuple[FieldOp, ...] = ()
+    columns: list[str] | None = None
 
     def __post_init__(self) -> None:
-        if (self.column is None) == (self.value is msgspec.UNSET):
-            raise ValueError("expected exactly one of column (a dataset column) or value (a constant)")
+        given = [self.column is not None, self.value is not msgspec.UNSET, self.columns is not None]
+        if sum(given) != 1:
+            raise ValueError("expected exactly one of column (a dataset column), value (a constant) or columns "
+                             "(columns gathered into a list)")
 
     def spec(self) -> FieldSpec:
-        return FieldSpec(self.column or "", tuple(op.raw for op in self.ops), self.value)
+        columns = tuple(self.columns) if self.columns is not None else None
+        return FieldSpec(self.column or "", tuple(op.raw for op in self.ops), self.value, columns)
+
+
+def field_specs(fields: dict[str, str | FieldFile]) -> dict[str, FieldSpec]:
+    """The runtime specs of a `fields:` mapping (a bare string is a column name)."""
+    return {key: FieldSpec(value) if isinstance(value, str) else value.spec() for key, value in fields.items()}
 
 
 class _NamedRef:
@@ -224,8 +266,11 @@ class FewShotFile(Strict, frozen=True):
     answer_template: str = "{gold}"
     multiturn: bool = True
     separator: str = "\n\n"
+    draw: Literal["once", "per_item"] = "once"
 
     def __post_init__(self) -> None:
+        if self.draw == "per_item" and self.dataset is None:
+            raise ValueError("draw: per_item needs a dataset to draw from")
         if self.count and self.dataset is None and len(self.inline) < self.count:
             raise ValueError(f"count is {self.count} but only {len(self.inline)} inline exemplars and no "
                              "dataset to draw from")
@@ -242,7 +287,7 @@ class PromptFile(Strict, frozen=True):
             f = self.fewshot
             shots = FewShotSpec(count=f.count, dataset=f.dataset.spec(base_dir) if f.dataset else None,
                                 inline=tuple(f.inline), seed=f.seed, answer_template=f.answer_template,
-                                multiturn=f.multiturn, separator=f.separator)
+                                multiturn=f.multiturn, separator=f.separator, draw=f.draw)
         return PromptSpec(template=self.template, system=self.system, fewshot=shots)
 
 
@@ -277,6 +322,8 @@ class TaskFile(Strict):
     graders: list[GraderRef] = msgspec.field(default_factory=list)
     solver: SolverRef = msgspec.field(default_factory=SolverRef)
     vars: dict[str, str | int | float | bool] = msgspec.field(default_factory=dict)
+    choices: ChoiceSpec | None = None
+    shuffle_choices: Annotated[int, msgspec.Meta(ge=0)] = 0
 
 
 _SUITE_FIELDS = [

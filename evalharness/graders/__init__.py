@@ -21,6 +21,7 @@ GRADERS: dict[str, str] = {
     "exact_match": "evalharness.graders.exact_match:ExactMatch",
     "math_equiv": "evalharness.graders.math.equiv:MathEquiv",
     "code_exec": "evalharness.graders.code.exec:CodeExec",
+    "choice": "evalharness.graders.choice:Choice",
 }
 
 __all__ = ["GRADERS", "Exchange", "Grade", "Grader", "GraderOptions", "grader_class", "make_grader", "check_options"]

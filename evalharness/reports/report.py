@@ -120,6 +120,8 @@ def _run_section(i: int, s: RunSummary, label: str, plots_dir: Path, multi: bool
         h.card("latency p50", f"{s.latency['p50']:.2f} s", f"p90 {s.latency['p90']:.2f} s · p99 {s.latency['p99']:.2f} s"),
         h.card("output speed", f"{tps[len(tps) // 2]:.1f} tok/s" if tps else "—", "median per request"),
         h.card("errors", str(c["errors"]), f"{c['retries']} retries · {c['truncated']} cut off at max tokens"),
+        h.card("no answer found", str(c["unextracted"]),
+               "responses in which the grader found no answer (counted wrong)"),
     ]
     figures = []
 
@@ -158,7 +160,8 @@ def _facts(s: RunSummary) -> str:
     rows: list[list[Any]] = [
         ["model", res.get("model", "—")], ["endpoint", res.get("base_url", "—")],
         ["completions (items × samples)", f"{c['samples']} ({c['items']} items)"],
-        ["correct completions", c["correct"]], ["failed requests", c["errors"]], ["retries", c["retries"]],
+        ["correct completions", c["correct"]], ["failed requests", c["errors"]],
+        ["no answer found (counted wrong)", c["unextracted"]], ["retries", c["retries"]],
         ["served from cache", c["cached"]], ["cut off at max tokens", c["truncated"]],
         ["tokens (prompt / completion)", f"{c['prompt_tokens']:,} / {c['completion_tokens']:,}"],
         ["wall time", f"{res['wall_s']:.1f} s" if isinstance(res.get("wall_s"), (int, float)) else "—"],

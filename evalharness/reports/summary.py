@@ -122,6 +122,7 @@ def _counts(run: Run) -> dict[str, int]:
         "items": len(run.by_item()),
         "correct": sum(1 for s in samples if s.correct),
         "errors": sum(1 for s in samples if s.error),
+        "unextracted": sum(1 for s in samples if s.extracted is None and not s.error),
         "retries": sum(max(0, s.attempts - 1) for s in samples),
         "cached": sum(1 for s in samples if s.cached),
         "truncated": sum(1 for s in samples if s.finish_reason == "length"),
