@@ -7,7 +7,8 @@ Fields a presented item gets (templates use `{choices}`; graders and extraction 
 - `choices`: the block, one option a line, e.g. `A. Paris` (style `A.`) or `(A) Paris` (style `(A)`);
 - `choice_texts`, `choice_letters`: the options as shown and their letters (`A`, `B`, ...);
 - `gold`: the letter of the right option as shown (a list of letters when several options are right,
-  e.g. TruthfulQA's MC2 targets); `gold_index` (0-based position shown) and `gold_text` likewise.
+  e.g. TruthfulQA's MC2 targets); `gold_index` (0-based position shown) and `gold_text` likewise;
+  `gold_letter`: the first right letter (one letter always, for an exemplar's answer).
 The option order is the dataset's, or one seeded shuffle per item (`shuffle: true`; GPQA and TruthfulQA
 list the right answer first). A presentation `p > 0` (suite `shuffle_choices: N`) reorders the shown
 options again: rotation by `p` for `p` below the option count (with N = the option count the right
@@ -34,9 +35,11 @@ _LETTER_GOLD = re.compile(r"^\(?([A-Z])\)?[.:)]?$")
 class ChoiceSpec(Strict, frozen=True):
     """The suite's `choices:` block (docs/suites.md): `field` names the item field holding the option
     list (gather options spread over columns with a field's `columns:`), or a mapping option text -> 1/0
-    as TruthfulQA's targets."""
+    as TruthfulQA's targets. With `gold: marked` the right options are those marked 1: by that mapping's
+    values, or by the list in the item field `marks` (aligned with the options)."""
 
     field: str
+    marks: str | None = None
     labels: str | None = None        # item field with the dataset's own labels (ARC: "1".."4" or "A".."E")
     style: Literal["A.", "(A)", "A)", "A:"] = "A."
     letters: str = LETTERS
@@ -53,7 +56,7 @@ class ChoiceSpec(Strict, frozen=True):
 
     def names(self) -> list[str]:
         """Item fields this block reads (checked against the suite's `fields` when it loads)."""
-        return [self.field] + ([self.labels] if self.labels else [])
+        return [self.field] + [name for name in (self.labels, self.marks) if name]
 
 
 def present(fields: dict[str, Any], spec: ChoiceSpec, where: str = "item") -> dict[str, Any]:
@@ -100,6 +103,7 @@ def shown(fields: dict[str, Any], texts: list[str], right: list[int], spec: Choi
     single = len(right) == 1
     return {**fields, "choices": block, "choice_texts": texts, "choice_letters": letters,
             "gold": letters[right[0]] if single else [letters[i] for i in right],
+            "gold_letter": letters[right[0]],
             "gold_index": right[0] if single else right,
             "gold_text": texts[right[0]] if single else [texts[i] for i in right]}
 
@@ -110,14 +114,17 @@ def _seed_text(seed: int, presentation: int, texts: list[str]) -> str:
 
 def _options(fields: dict[str, Any], spec: ChoiceSpec, where: str) -> tuple[list[str], set[int]]:
     """Option texts in dataset order, and which are marked right (for a mapping text -> 1/0)."""
-    marks: set[int] = set()
     raw = fields.get(spec.field)
+    flags: Any = raw.values() if isinstance(raw, dict) else []
     if isinstance(raw, dict):
-        marks = {i for i, value in enumerate(raw.values()) if value and str(value) not in ("0", "false", "False")}
         raw = list(raw.keys())
+    if spec.marks:
+        given = fields.get(spec.marks)
+        flags = given.values() if isinstance(given, dict) else given if isinstance(given, (list, tuple)) else []
+    marks = {i for i, value in enumerate(flags) if value and str(value).strip() not in ("0", "false", "False")}
     if spec.gold == "marked" and not marks:
-        raise UserError(f"{where}: choices.gold is marked, but {spec.field!r} is not a mapping of option text -> 1/0 "
-                        "with a 1")
+        raise UserError(f"{where}: choices.gold is marked, but no option is marked 1 (by a mapping option text -> "
+                        "1/0, or by the list in choices.marks)")
     if not isinstance(raw, (list, tuple)) or len(raw) < 2 or any(t is None for t in raw):
         raise UserError(f"{where}: choices: expected at least two options in {spec.field!r}, got {str(raw)[:80]!r}")
     texts = [str(t).strip() if spec.strip else str(t) for t in raw]
