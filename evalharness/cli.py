@@ -1,4 +1,4 @@
-"""The command line: `evalharness run | grade | report | compare | cache | schema`.
+"""The command line: `evalharness run | card | grade | report | compare | cache | schema`.
 
 A thin shell over library calls. This is the one place that catches `UserError`: it prints
 `evalharness: error: <message>` on stderr and exits 1, without a traceback. The terminal output (progress
@@ -32,6 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     _add_run(commands)
+    _add_card(commands)
     _add_grade(commands)
     _add_report(commands)
     _add_compare(commands)
@@ -43,7 +44,54 @@ def build_parser() -> argparse.ArgumentParser:
 def _add_run(commands) -> None:
     run = commands.add_parser("run", help="run suites against a model and write run records")
     run.add_argument("suites", nargs="+", type=Path, help="suite YAML files (see suites/)")
-    endpoint = run.add_argument_group("endpoint (flags override --config)")
+    _add_endpoint_args(run)
+    data = run.add_argument_group("data and output")
+    data.add_argument("--limit", type=int, help="evaluate only the first N items")
+    data.add_argument("--data", type=Path, help="read the items from this file instead (one suite only)")
+    data.add_argument("--output-dir", type=Path, default=Path("reports") / "runs",
+                      help="where run directories go (default reports/runs)")
+    _add_cache_args(data)
+    data.add_argument("--no-report", action="store_true", help="skip writing report.html at the end")
+    data.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    run.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE", dest="overrides",
+                     help="override a suite field, validated like the file and recorded in config.yaml, "
+                          "e.g. --set generation.max_tokens=1024 (repeatable)")
+    run.add_argument("--allow-unsafe-exec", action="store_true",
+                     help="let code graders run model code even when no sandbox isolation is available")
+    run.set_defaults(handler=cmd_run)
+
+
+def _add_card(commands) -> None:
+    card = commands.add_parser(
+        "card", help="run a model card's benchmarks against one endpoint and compare with the card's figures",
+        description="Runs each benchmark row of a model card (default: Phi-4-mini-instruct's) against one "
+                    "endpoint and writes a table of card figure vs ours (95% CI, difference, verdict) to the "
+                    "terminal, card.json and card.html. The last stdout line is the card directory.")
+    _add_endpoint_args(card)
+    data = card.add_argument_group("rows, data and output")
+    data.add_argument("--card", type=Path, default=None,
+                      help="card figures file (default configs/cards/phi-4-mini-instruct.yaml)")
+    data.add_argument("--suites", action="append", default=[], metavar="KEY[,KEY]",
+                      help="only these rows (keys: suite file names, e.g. mmlu,arc_challenge); repeatable")
+    data.add_argument("--set-suite", action="append", default=[], metavar="KEY=SUITE.yaml", dest="swaps",
+                      help="measure row KEY with another suite file, e.g. math=suites/math500.yaml")
+    data.add_argument("--limit", type=int, help="evaluate only the first N items of each suite (each subset)")
+    data.add_argument("--output-dir", type=Path, default=Path("reports") / "cards",
+                      help="where the card directory goes (default reports/cards); runs go inside it")
+    _add_cache_args(data)
+    data.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    card.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE", dest="overrides",
+                      help="override a field of every suite, e.g. --set generation.max_tokens=1024 (repeatable)")
+    card.set_defaults(handler=cmd_card)
+
+
+def _add_cache_args(group) -> None:
+    group.add_argument("--cache", type=Path, help="response cache file (default reports/cache.sqlite)")
+    group.add_argument("--no-cache", action="store_true", help="neither read nor write the response cache")
+
+
+def _add_endpoint_args(parser) -> None:
+    endpoint = parser.add_argument_group("endpoint (flags override --config)")
     endpoint.add_argument("--config", type=Path, help="endpoint profile, e.g. configs/ollama.yaml")
     endpoint.add_argument("--base-url", help="OpenAI-compatible base URL, e.g. http://localhost:8000/v1")
     endpoint.add_argument("--model", help="model name the endpoint expects")
@@ -53,21 +101,6 @@ def _add_run(commands) -> None:
     endpoint.add_argument("--timeout", type=float, dest="timeout_s", help="seconds per request (default 120)")
     endpoint.add_argument("--max-retries", type=int, help="retries on 429/5xx/connection errors (default 6)")
     endpoint.add_argument("--model-path", help="local GGUF file (runs in-process with llama.cpp)")
-    data = run.add_argument_group("data and output")
-    data.add_argument("--limit", type=int, help="evaluate only the first N items")
-    data.add_argument("--data", type=Path, help="read the items from this file instead (one suite only)")
-    data.add_argument("--output-dir", type=Path, default=Path("reports") / "runs",
-                      help="where run directories go (default reports/runs)")
-    data.add_argument("--cache", type=Path, help="response cache file (default reports/cache.sqlite)")
-    data.add_argument("--no-cache", action="store_true", help="neither read nor write the response cache")
-    data.add_argument("--no-report", action="store_true", help="skip writing report.html at the end")
-    data.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
-    run.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE", dest="overrides",
-                     help="override a suite field, validated like the file and recorded in config.yaml, "
-                          "e.g. --set generation.max_tokens=1024 (repeatable)")
-    run.add_argument("--allow-unsafe-exec", action="store_true",
-                     help="let code graders run model code even when no sandbox isolation is available")
-    run.set_defaults(handler=cmd_run)
 
 
 def _add_grade(commands) -> None:
@@ -129,21 +162,10 @@ def _cache_path(args) -> Path:
     return args.cache or Path(os.environ.get(CACHE_ENV) or Path("reports") / "cache.sqlite")
 
 
-def cmd_run(args) -> int:
-    import asyncio
-
+def _endpoint_provider_cache(args):
+    """The endpoint the flags and --config name, its provider, and the response cache (None: --no-cache)."""
     from evalharness.config import load_profile, make_provider, provider_for_options, resolve_endpoint
-    from evalharness.progress import Progress
-    from evalharness.runner import RunOptions, run_suite
-    from evalharness.suite import load_suite
 
-    if args.data and len(args.suites) > 1:
-        raise UserError("--data names one file, so it works with one suite at a time")
-    if args.limit is not None and args.limit < 1:
-        raise UserError(f"--limit must be at least 1, got {args.limit}")
-    suites = [load_suite(path, args.overrides) for path in args.suites]
-    if args.data and suites[0].subsets:
-        raise UserError(f"--data names one file, but {suites[0].name} reads one per subset; use --limit instead")
     profile = load_profile(args.config) if args.config else None
     flags = {"base_url": args.base_url, "model": args.model, "api_key_env": args.api_key_env,
              "concurrency": args.concurrency, "timeout_s": args.timeout_s, "max_retries": args.max_retries}
@@ -157,6 +179,68 @@ def cmd_run(args) -> int:
         from evalharness.cache import ResponseCache
 
         cache = ResponseCache(_cache_path(args))
+    return endpoint, provider, cache
+
+
+def cmd_card(args) -> int:
+    from evalharness.card import DEFAULT_CARD, CHECKOUT, run_card, table
+    from evalharness.progress import Progress
+    from evalharness.runner import RunOptions
+
+    if args.limit is not None and args.limit < 1:
+        raise UserError(f"--limit must be at least 1, got {args.limit}")
+    wanted = [name.strip() for text in args.suites for name in text.split(",") if name.strip()]
+    swaps = dict(_parse_swap(text) for text in args.swaps)
+    card_path = args.card or (DEFAULT_CARD if DEFAULT_CARD.is_file() else CHECKOUT / DEFAULT_CARD)
+    endpoint, provider, cache = _endpoint_provider_cache(args)
+    options = RunOptions(limit=args.limit, progress=Progress(enabled=not args.no_progress),
+                         concurrency=endpoint.concurrency,
+                         config_extra={"endpoint": endpoint.redacted(),
+                                       "cache": None if cache is None else str(cache.path)})
+    try:
+        outcome = run_card(card_path, wanted, swaps, provider, cache, options, args.overrides, args.output_dir,
+                           endpoint.redacted())
+    finally:
+        if cache is not None:
+            cache.close()
+    print(table(outcome.rows))
+    for row in outcome.rows:
+        if row.unextracted:
+            print(f"note: {row.benchmark}: no answer found in {row.unextracted} of {row.n} responses "
+                  "(counted wrong)")
+    if provider.notice():
+        print(provider.notice())
+    print(outcome.directory / "card.html")
+    print(outcome.directory)
+    if outcome.aborted:
+        print(f"evalharness: error: {outcome.aborted} (rows done so far are in {outcome.directory})",
+              file=sys.stderr)
+        return 1
+    return 0
+
+
+def _parse_swap(text: str) -> tuple[str, str]:
+    key, sep, path = text.partition("=")
+    if not sep or not key.strip() or not path.strip():
+        raise UserError(f"--set-suite {text!r}: expected KEY=SUITE.yaml, e.g. math=suites/math500.yaml")
+    return key.strip(), path.strip()
+
+
+def cmd_run(args) -> int:
+    import asyncio
+
+    from evalharness.progress import Progress
+    from evalharness.runner import RunOptions, run_suite
+    from evalharness.suite import load_suite
+
+    if args.data and len(args.suites) > 1:
+        raise UserError("--data names one file, so it works with one suite at a time")
+    if args.limit is not None and args.limit < 1:
+        raise UserError(f"--limit must be at least 1, got {args.limit}")
+    suites = [load_suite(path, args.overrides) for path in args.suites]
+    if args.data and suites[0].subsets:
+        raise UserError(f"--data names one file, but {suites[0].name} reads one per subset; use --limit instead")
+    endpoint, provider, cache = _endpoint_provider_cache(args)
     options = RunOptions(
         output_dir=args.output_dir, data_file=args.data, limit=args.limit,
         progress=Progress(enabled=not args.no_progress), concurrency=endpoint.concurrency,
