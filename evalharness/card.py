@@ -73,8 +73,9 @@ class CardRow:
     run_dir: str | None = None
     note: str | None = None
     reason: str | None = None  # why a row was not run
-    model: str | None = None
+    card_model: str | None = None  # whose card the figure is from
     source: str | None = None
+    endpoint_model: str | None = None  # what was measured
 
 
 def load_card(path: Path) -> CardFile:
@@ -111,7 +112,8 @@ def select_rows(card: CardFile, wanted: list[str], swaps: dict[str, str]) -> lis
         if wanted and key not in wanted:
             continue
         rows.append(CardRow(key=key, benchmark=row.benchmark, setting=row.setting, card=row.score,
-                            suite=swaps.get(key, row.suite), note=row.note, model=card.model, source=card.source))
+                            suite=swaps.get(key, row.suite), note=row.note, card_model=card.model,
+                            source=card.source))
     return rows
 
 
@@ -142,6 +144,7 @@ def fill(row: CardRow, results: dict[str, Any], run_dir: Path, description: str)
     row.items, row.n = results.get("items"), results.get("n")
     row.errors, row.unextracted = results.get("errors"), results.get("unextracted")
     row.run_dir, row.our_setting = str(run_dir), description
+    row.endpoint_model = results.get("model")
     if results.get("aborted"):
         row.status, row.reason = "failed", f"stopped: {results['aborted']}"
     elif row.n and row.errors == row.n:

@@ -30,7 +30,7 @@ _CONNECTORS = frozenset("""because since as which with for and or is it was are 
     the but not although though here in on from due""".split())
 _VERB = r"(?:is|would\s+be|should\s+be|must\s+be|will\s+be|has\s+to\s+be|appears\s+to\s+be|seems\s+to\s+be)"
 _STATEMENT_RE = re.compile(
-    r"(?i:\banswers?\b[\s*_]*(?:" + _VERB + r"\b[\s*_]*[:：]?|[:：=])"
+    r"(?i:\banswers?\b[\s*_\"']*(?:" + _VERB + r"\b[\s*_]*[:：]?|[:：=])"
     r"|\b(?:correct|best|right|final|most\s+(?:appropriate|likely|accurate|plausible))\s+"
     r"(?:option|choice|response|statement|selection)\b[\s*_]*(?:" + _VERB + r"\b[\s*_]*[:：]?|[:：=])"
     r"|\bI\s+(?:would\s+|will\s+)?(?:choose|pick|select|go\s+with)\b|\bI'(?:ll|d)\s+(?:choose|pick|select|go\s+with)\b)"
@@ -48,12 +48,13 @@ _CLOSING_RES = (
     re.compile(r"^\(?([A-Z])[.):\]]\s+\S"),                          # B) Paris / B. Paris / (B) Paris
     re.compile(r"^(?i:option|choice|letter)\s*\(?([A-Z])\)?(?![\w'’])"),  # Option B
     re.compile(r"(?i:\b(?:so|therefore|thus|hence|then)\b)[,:]?\s+\(?([A-Z])\)?[.!]?$"),  # ..., so B.
-    re.compile(r"(?<![\w'’])\(?([A-Z])\)?[.!]?$"),                   # ... would be B.
+    re.compile(r"(?<![\w'’])(?<!not )\(?([A-Z])\)?[.!]?$"),          # ... would be B. (not "is not C.")
 )
 _BOLD_RE = re.compile(r"\*\*\s*\(?([A-Z])\)?\s*(?:[.):]\s*[^*\n]{0,200})?\*\*")
 _PAREN_RE = re.compile(r"\(([A-Z])\)")
 _MARKUP_RE = re.compile(r"[*_`#>]+|\$|\\\(|\\\)|\\\[|\\\]|\\text(?:bf)?\s*\{|\\boxed\s*\{|[{}]")
 _BOX_RE = re.compile(r"\\(?:boxed|fbox)\s*\{")
+_MAX_STATEMENTS = 200
 
 
 def choice_letter(text: str, choices: Sequence[str] = (), letters: Sequence[str] = (),
@@ -63,10 +64,7 @@ def choice_letter(text: str, choices: Sequence[str] = (), letters: Sequence[str]
     text = _after_thinking(text or "")
     letters = tuple(letters) or tuple(ALL_LETTERS[: len(choices)] if choices else DEFAULT_LETTERS)
     texts = list(choices) if text_answers else []
-    statements = _statements(text, letters, texts)
-    if statements:
-        return max(statements)
-    return _closing_line(text, letters, texts) or _last_bold(text, letters)
+    return _last_statement(text, letters, texts) or _closing_line(text, letters, texts) or _last_bold(text, letters)
 
 
 def _after_thinking(text: str) -> str:
@@ -74,18 +72,17 @@ def _after_thinking(text: str) -> str:
     return tail if sep and tail.strip() else text
 
 
-def _statements(text: str, letters: tuple[str, ...], texts: list[str]) -> list[tuple[int, str]]:
-    found = []
-    for match in _STATEMENT_RE.finditer(text):
-        chooses = bool(_CHOOSE_RE.match(match.group(0)))
-        letter = _read_head(text[match.end():match.end() + 400], letters, [] if chooses else texts)
+def _last_statement(text: str, letters: tuple[str, ...], texts: list[str]) -> tuple[int, str] | None:
+    """The last answer statement or box that names an option (read from the end; at most the last
+    `_MAX_STATEMENTS` are tried, so hostile text of thousands of "Answer:" costs little)."""
+    found = [(m.start(), m.end(), False, bool(_CHOOSE_RE.match(m.group(0)))) for m in _STATEMENT_RE.finditer(text)]
+    found += [(m.start(), m.end() - 1, True, False) for m in _BOX_RE.finditer(text)]
+    for start, end, boxed, chooses in sorted(found, reverse=True)[:_MAX_STATEMENTS]:
+        segment = _box_content(text, end) if boxed else text[end:end + 400]
+        letter = _read_head(segment, letters, [] if chooses else texts)
         if letter:
-            found.append((match.start(), letter))
-    for match in _BOX_RE.finditer(text):
-        letter = _read_head(_box_content(text, match.end() - 1), letters, texts)
-        if letter:
-            found.append((match.start(), letter))
-    return found
+            return start, letter
+    return None
 
 
 def _box_content(text: str, brace: int) -> str:
@@ -142,16 +139,21 @@ def _option_by_text(segment: str, letters: tuple[str, ...], texts: list[str]) ->
     exact = [i for i, option in enumerate(options) if option and option == said]
     if len(exact) == 1:
         return letters[exact[0]] if exact[0] < len(letters) else None
-    inside = [i for i, option in enumerate(options)
-              if option and re.search(r"(?<!\w)" + re.escape(option) + r"(?!\w)", said)]
-    if not inside:
+    spans = {i: [m.span() for m in re.finditer(r"(?<!\w)" + re.escape(option) + r"(?!\w)", said)]
+             for i, option in enumerate(options) if option}
+    named = _named(spans)
+    if len(named) != 1 or named[0] >= len(letters):
         return None
-    longest = max(len(options[i]) for i in inside)
-    best = {options[i] for i in inside if len(options[i]) == longest}
-    chosen = [i for i in inside if len(options[i]) == longest]
-    if len(best) != 1 or len(chosen) != 1:
-        return None
-    return letters[chosen[0]] if chosen[0] < len(letters) else None
+    return letters[named[0]]
+
+
+def _named(spans: dict[int, list[tuple[int, int]]]) -> list[int]:
+    """Options mentioned in their own right: not every mention of them lies inside a longer option's
+    mention ("17" names 17, not 7; "7 or 17" names both)."""
+    def inside(i: int, start: int, end: int) -> bool:
+        return any(j != i and a <= start and end <= b and b - a > end - start for j in spans for a, b in spans[j])
+
+    return [i for i, found in spans.items() if found and not all(inside(i, a, b) for a, b in found)]
 
 
 def _closing_line(text: str, letters: tuple[str, ...], texts: list[str]) -> tuple[int, str] | None:
