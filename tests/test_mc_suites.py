@@ -58,7 +58,7 @@ def test_mmlu_subjects_and_both_averages(tmp_path, stub_server, shared_data):
 def test_shuffle_choices_exposes_position_bias(tmp_path, stub_server, shared_data):
     suite = SUITES / "arc_challenge.yaml"
     stub_server.configure({"default_reply": "After weighing (B) and (C), I pick the first one.\n\nAnswer: A"})
-    results, samples, _ = run(tmp_path, stub_server, suite, "--limit", "12", "--set", "shuffle_choices=4")
+    results, samples, stdout = run(tmp_path, stub_server, suite, "--limit", "12", "--set", "shuffle_choices=4")
     orders = results["choice_order"]
     assert results["n"] == 48 and results["items"] == 12 and orders["presentations"] == 4
     assert orders["chosen_letters"] == {"A": 48}
@@ -66,6 +66,9 @@ def test_shuffle_choices_exposes_position_bias(tmp_path, stub_server, shared_dat
     assert all(value == 0.0 for letter, value in orders["accuracy_by_gold_letter"].items() if letter != "A")
     assert orders["all_orders_correct"] == 0.0  # a letter-A answerer is right in one order of four
     assert results["metrics"]["accuracy"]["value"] == 12 / 48  # rotations put the gold once in every place
+    run_dir = Path(stdout.strip().splitlines()[-1])
+    assert run_cli("report", str(run_dir)).returncode == 0
+    assert "answer position (4 option orders per item)" in (run_dir / "report.html").read_text()
     by_item = {}
     for s in samples:
         by_item.setdefault(s["id"], set()).add(s["gold"])

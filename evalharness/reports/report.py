@@ -147,12 +147,28 @@ def _run_section(i: int, s: RunSummary, label: str, plots_dir: Path, multi: bool
             f"accuracy by {key}", f"accuracy for each {key}; whiskers are 95% intervals (wide when n is small).")
         breakdown_html.append(f"<h3>accuracy by {h.esc(key)}</h3>" + h.table(
             [key, "items", "accuracy", "95% CI"], [[r.group, r.n, h.pct(r.value), h.pct_ci(r.ci95)] for r in rows]))
-    facts = _facts(s)
+    facts = _choice_order(s) + _facts(s)
     return (
         f'<section id="run-{i}"><h2>{h.esc(label)}</h2>'
         f'<p class="muted">{h.esc(run.path)}</p><div class="cards">{"".join(cards)}</div>'
         f'<div class="plots">{"".join(figures)}</div>{"".join(breakdown_html)}{facts}</section>'
     )
+
+
+def _choice_order(s: RunSummary) -> str:
+    """Position bias of a `shuffle_choices` run: accuracy per option order and per gold letter."""
+    tally = s.run.tally
+    if tally.orders is None:
+        return ""
+    orders = tally.orders.results(tally.spec.presentations, tally.items.values())
+    letters = sorted(set(orders["accuracy_by_gold_letter"]) | set(orders["chosen_letters"]))
+    rows = [[letter, h.pct(orders["accuracy_by_gold_letter"][letter]) if letter in orders["accuracy_by_gold_letter"]
+             else "—", orders["chosen_letters"].get(letter, 0)] for letter in letters]
+    return (f"<h3>answer position ({orders['presentations']} option orders per item)</h3>"
+            f"<p class=muted>Right in every order: {h.pct(orders['all_orders_correct'])} of "
+            f"{orders['items_all_orders']} items. Accuracy that follows the gold letter rather than the item, "
+            "or one letter chosen far more often, is position bias.</p>"
+            + h.table(["letter", "accuracy when it is the gold", "times chosen"], rows))
 
 
 def _facts(s: RunSummary) -> str:

@@ -11,7 +11,7 @@ malformed is a `UserError` naming the file and line, never a traceback.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -51,7 +51,7 @@ class Run:
         spec = MetricSpec.from_results(self.results)
         if not spec.breakdown and not self.results.get("breakdown"):
             keys = sorted({k for s in self.samples for k in s.meta if k != "subset"})
-            spec = MetricSpec(spec.metrics, spec.extra_graders, tuple(keys), spec.subsets, spec.aggregate)
+            spec = replace(spec, breakdown=tuple(keys))
         return spec
 
     @cached_property
