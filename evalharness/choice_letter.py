@@ -29,13 +29,20 @@ ALL_LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 _CONNECTORS = frozenset("""because since as which with for and or is it was are so while given that this
     the but not although though here in on from due""".split())
 _VERB = r"(?:is|would\s+be|should\s+be|must\s+be|will\s+be|has\s+to\s+be|appears\s+to\s+be|seems\s+to\s+be)"
+_FILLER = r"(?:\s+(?:here|then|therefore|thus|overall|clearly|then))?"
 _STATEMENT_RE = re.compile(
-    r"(?i:\banswers?\b[\s*_\"']*(?:" + _VERB + r"\b[\s*_]*[:：]?|[:：=])"
+    r"(?i:\banswers?\b[\s*_\"']*" + _FILLER + r"\s*(?:" + _VERB + r"\b[\s*_]*[:：]?|[:：=]|\s[-–—]\s)"
     r"|\b(?:correct|best|right|final|most\s+(?:appropriate|likely|accurate|plausible))\s+"
-    r"(?:option|choice|response|statement|selection)\b[\s*_]*(?:" + _VERB + r"\b[\s*_]*[:：]?|[:：=])"
+    r"(?:option|choice|response|statement|selection)\b[\s*_]*" + _FILLER + r"\s*(?:" + _VERB +
+    r"\b[\s*_]*[:：]?|[:：=])"
     r"|\bI\s+(?:would\s+|will\s+)?(?:choose|pick|select|go\s+with)\b|\bI'(?:ll|d)\s+(?:choose|pick|select|go\s+with)\b)"
 )
 _CHOOSE_RE = re.compile(r"(?i:\bI\b|\bI')")
+# "C is the correct answer", "(C) is correct", "Option C is the best choice": the letter comes first
+_VERDICT_RE = re.compile(
+    r"(?:(?<![\w'’*_])|(?i:\b(?:option|choice)\s+))[*_]{0,2}\(?([A-Z])\)?[*_]{0,2}\s+(?i:is\s+(?:the\s+)?(?:correct|right|best|true)"
+    r"(?:\s+(?:answer|option|choice|one))?\b)"
+)
 # the head of a statement: markup and wrappers, an optional "option"/"choice" word, the letter
 _HEAD_RE = re.compile(
     r"^(?:[\s*_`\"'“”‘’\[(<{$#]|\\(?:boxed|text|textbf|mathrm|mathbf)\s*\{|\\\(|\\\[)*"
@@ -46,10 +53,11 @@ _AFTER_WORD_RE = re.compile(r"^\s+([A-Za-z]+)")
 _CLOSING_RES = (
     re.compile(r"^\(?([A-Z])\)?[.:)\]]?$"),                          # B / (B) / B. / B)
     re.compile(r"^\(?([A-Z])[.):\]]\s+\S"),                          # B) Paris / B. Paris / (B) Paris
-    re.compile(r"^(?i:option|choice|letter)\s*\(?([A-Z])\)?(?![\w'’])"),  # Option B
+    re.compile(r"^(?i:option|choice|letter)\s*\(?([A-Z])\)?(?:[.!]?$|[.):]\s)"),  # Option B / Option B: Paris
     re.compile(r"(?i:\b(?:so|therefore|thus|hence|then)\b)[,:]?\s+\(?([A-Z])\)?[.!]?$"),  # ..., so B.
     re.compile(r"(?<![\w'’])(?<!not )\(?([A-Z])\)?[.!]?$"),          # ... would be B. (not "is not C.")
 )
+_LETTER_LINE_RE = re.compile(r"^[ \t>#*_]{0,8}\(?([A-Z])\)?[.:)]?[ \t*_]{0,8}$", re.MULTILINE)
 _BOLD_RE = re.compile(r"\*\*\s*\(?([A-Z])\)?\s*(?:[.):]\s*[^*\n]{0,200})?\*\*")
 _PAREN_RE = re.compile(r"\(([A-Z])\)")
 _MARKUP_RE = re.compile(r"[*_`#>]+|\$|\\\(|\\\)|\\\[|\\\]|\\text(?:bf)?\s*\{|\\boxed\s*\{|[{}]")
@@ -64,7 +72,8 @@ def choice_letter(text: str, choices: Sequence[str] = (), letters: Sequence[str]
     text = _after_thinking(text or "")
     letters = tuple(letters) or tuple(ALL_LETTERS[: len(choices)] if choices else DEFAULT_LETTERS)
     texts = list(choices) if text_answers else []
-    return _last_statement(text, letters, texts) or _closing_line(text, letters, texts) or _last_bold(text, letters)
+    return (_last_statement(text, letters, texts) or _closing_line(text, letters, texts)
+            or _last_letter_line(text, letters) or _last_bold(text, letters))
 
 
 def _after_thinking(text: str) -> str:
@@ -77,6 +86,7 @@ def _last_statement(text: str, letters: tuple[str, ...], texts: list[str]) -> tu
     `_MAX_STATEMENTS` are tried, so hostile text of thousands of "Answer:" costs little)."""
     found = [(m.start(), m.end(), False, bool(_CHOOSE_RE.match(m.group(0)))) for m in _STATEMENT_RE.finditer(text)]
     found += [(m.start(), m.end() - 1, True, False) for m in _BOX_RE.finditer(text)]
+    found += [(m.start(1), m.start(1), False, True) for m in _VERDICT_RE.finditer(text)]
     for start, end, boxed, chooses in sorted(found, reverse=True)[:_MAX_STATEMENTS]:
         segment = _box_content(text, end) if boxed else text[end:end + 400]
         letter = _read_head(segment, letters, [] if chooses else texts)
@@ -147,6 +157,10 @@ def _option_by_text(segment: str, letters: tuple[str, ...], texts: list[str]) ->
     return letters[named[0]]
 
 
+def _bare(line: str) -> str:
+    return re.sub(r"\*\*|__", "", line.strip().strip("*_#>` \t").strip()).strip()
+
+
 def _named(spans: dict[int, list[tuple[int, int]]]) -> list[int]:
     """Options mentioned in their own right: not every mention of them lies inside a longer option's
     mention ("17" names 17, not 7; "7 or 17" names both)."""
@@ -161,11 +175,11 @@ def _closing_line(text: str, letters: tuple[str, ...], texts: list[str]) -> tupl
     if not lines:
         return None
     start, line = lines[-1]
-    bare = line.strip().strip("*_#>` \t").strip()
-    bare = re.sub(r"\*\*|__", "", bare).strip()
+    bare, before = _bare(line), _bare(lines[-2][1]) if len(lines) > 1 else ""
+    in_list = bool(_CLOSING_RES[1].search(before))  # "A. ...\nB. ...\nC. ..." lists options, answers none
     for regex in _CLOSING_RES:
         match = regex.search(bare)
-        if match and match.group(1) in letters:
+        if match and match.group(1) in letters and not (in_list and regex is _CLOSING_RES[1]):
             return start, match.group(1)
     letter = _option_by_text(bare, letters, texts) if texts and _normalise(bare) in map(_normalise, texts) else None
     if letter:
@@ -173,6 +187,15 @@ def _closing_line(text: str, letters: tuple[str, ...], texts: list[str]) -> tupl
     parens = {m.group(1) for m in _PAREN_RE.finditer(bare) if m.group(1) in letters}
     if len(parens) == 1:
         return start, parens.pop()
+    return None
+
+
+def _last_letter_line(text: str, letters: tuple[str, ...]) -> tuple[int, str] | None:
+    """The last line that is nothing but a letter ("C", "(C)", "**C**", "C."), when the answer comes first
+    and an explanation follows ("C\n\nExplanation: A is wrong because ...")."""
+    for match in reversed(list(_LETTER_LINE_RE.finditer(text))[-_MAX_STATEMENTS:]):
+        if match.group(1) in letters:
+            return match.start(), match.group(1)
     return None
 
 

@@ -30,6 +30,8 @@ STYLES = (
     "The answer is {T}.",
     "My first guess was that the answer is {O}. Checking it against the question, that fails.\n\nAnswer: {L}",
     "Final answer: {O}? No: re-reading the question rules it out.\n\nThe answer is {L}.",
+    "Weighing the options, ({O}) is incorrect and ({P}) is incorrect. {L} is the correct answer.",
+    "{L}\n\nExplanation: {O} is wrong because it misreads the question; {P} is wrong as well.",
 )
 GARBAGE = ("I am not able to decide between these.", "Hmm, this one is tricky; more context is needed.")
 

@@ -53,6 +53,14 @@ PHI_STYLE = [
     ("The answer is: \n\n**(B)**", "B"),
     ('{"answer": "B"}', "B"),
     ("<think>Mercury is closest, so A? No, Venus. Answer: A... wait.</think>\nAnswer: B", "B"),
+    ("Mercury loses its heat at night. B is the correct answer.", "B"),
+    ("(A) is incorrect and (C) is incorrect. (B) is correct.", "B"),
+    ("Option B is the best choice here, since Venus traps heat.", "B"),
+    ("Answer - B", "B"),
+    ("The right choice here is B, because of the greenhouse effect.\nMercury has no air.", "B"),
+    ("B\n\nExplanation: A is wrong because Mercury has no atmosphere; C and D are cooler.", "B"),
+    ("**B**\n\nWhy not A? Mercury has no atmosphere to hold heat.", "B"),
+    ("Option B: Venus", "B"),
 ]
 
 
@@ -88,6 +96,10 @@ NO_ANSWER = [
     "Answer: E",  # no such option
     "",
     "**Note**",
+    "Option A is incorrect, option C is incorrect.",
+    "Let's list them:\nA. Mercury - closest\nB. Venus - thick air\nC. Earth - ours\nD. Mars - red",
+    "Venus is correct.",
+    "A is the closest planet to the Sun.",
 ]
 
 
@@ -126,7 +138,8 @@ def test_without_item_context_letters_a_to_j():
 
 def test_hostile_and_huge_inputs_do_not_crash():
     for text in ("Answer: " * 20_000, "(" * 50_000, "\\boxed{" * 5_000 + "B", "**" * 30_000 + "B",
-                 "answer is " + "A " * 20_000, "\x00\ufffd" * 1000):
+                 "__" * 30_000 + "B", "answer is " + "A " * 20_000, "\x00\ufffd" * 1000, "is the correct " * 10_000,
+                 "(A) " * 30_000, "\n" * 100_000, "\\text{" * 20_000):
         choice_letter(text, PLANETS, LETTERS)
 
 
