@@ -14,7 +14,7 @@ never the first letter seen. In order of trust:
 3. then the last bold letter anywhere ("**B**", "**B) Paris**").
 
 A letter is read only where a letter means a choice: after a phrase, in parentheses, in bold, alone, or
-before ")", "." or ":". A capital "A" or "I" starting a sentence ("A good approach is ...", "I think")
+before ")", "." or ":" (a lower-case one only right after a phrase, as "(c)" or alone: "Answer: c"). A capital "A" or "I" starting a sentence ("A good approach is ...", "I think")
 is a word, not an answer. Letters outside the item's options (E for a four-option question) are not
 answers. A `<think>...</think>` block is skipped when text follows it. Pure functions over `str`.
 """
@@ -49,6 +49,7 @@ _HEAD_RE = re.compile(
     r"(?:(?i:option|choice|letter)\s*[:：]?\s*[\[(*_]*)?"
     r"([A-Z])(?![\w'’]|-\w)"
 )
+_LOWER_HEAD_RE = re.compile(r"^[\s*_`\[$]*\(?([a-z])(?:\)|[.:]?[*_`\]$\s]*$)")
 _AFTER_WORD_RE = re.compile(r"^\s+([A-Za-z]+)")
 _CLOSING_RES = (
     re.compile(r"^\(?([A-Z])\)?[.:)\]]?$"),                          # B / (B) / B. / B)
@@ -116,6 +117,9 @@ def _read_head(segment: str, letters: tuple[str, ...], texts: list[str]) -> str 
         letter = _letter_or_word(match.group(1), first_line[match.end():], letters, texts)
         if letter:
             return letter
+    small = _LOWER_HEAD_RE.match(first_line)  # "the answer is (c)": a lower-case letter, marked as one
+    if small and small.group(1).upper() in letters:
+        return small.group(1).upper()
     return _option_by_text(first_line.split("\n", 1)[0], letters, texts)
 
 

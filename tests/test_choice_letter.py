@@ -115,6 +115,15 @@ def test_capital_a_as_an_article_before_an_option_text():
     assert read("The answer is A because it is inert.", options) == "A"
 
 
+def test_lower_case_letters_only_where_marked_as_letters():
+    options = ["noble gas", "metal", "halogen", "metalloid"]
+    assert read("The answer is (c).", options) == "C"
+    assert read("**Answer:** (d)", options) == "D"
+    assert read("Answer: c", options) == "C"
+    assert read("The answer is a metal.", options) == "B"  # the article, then option B's text
+    assert read("The answer is (e).", options) is None
+
+
 def test_option_text_needs_one_clear_option():
     numbers = ["7", "17", "27", "70"]
     assert read("The answer is 17.", numbers) == "B"
