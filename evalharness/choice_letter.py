@@ -117,10 +117,14 @@ def _read_head(segment: str, letters: tuple[str, ...], texts: list[str]) -> str 
         letter = _letter_or_word(match.group(1), first_line[match.end():], letters, texts)
         if letter:
             return letter
+    said = first_line.split("\n", 1)[0]
+    exact = _option_by_text(said, letters, texts, exact=True)
+    if exact:
+        return exact
     small = _LOWER_HEAD_RE.match(first_line)  # "the answer is (c)": a lower-case letter, marked as one
     if small and small.group(1).upper() in letters:
         return small.group(1).upper()
-    return _option_by_text(first_line.split("\n", 1)[0], letters, texts)
+    return _option_by_text(said, letters, texts)
 
 
 def _letter_or_word(letter: str, rest: str, letters: tuple[str, ...], texts: list[str]) -> str | None:
@@ -141,7 +145,7 @@ def _normalise(text: str) -> str:
     return " ".join(text.split()).strip(" .,;:!?\"'“”‘’()[]")
 
 
-def _option_by_text(segment: str, letters: tuple[str, ...], texts: list[str]) -> str | None:
+def _option_by_text(segment: str, letters: tuple[str, ...], texts: list[str], exact: bool = False) -> str | None:
     """The letter of the one option whose text the segment is, or contains (the longest such option);
     None when none or two different options fit equally."""
     if not texts:
@@ -150,9 +154,11 @@ def _option_by_text(segment: str, letters: tuple[str, ...], texts: list[str]) ->
     if not said:
         return None
     options = [_normalise(t) for t in texts]
-    exact = [i for i, option in enumerate(options) if option and option == said]
-    if len(exact) == 1:
-        return letters[exact[0]] if exact[0] < len(letters) else None
+    equal = [i for i, option in enumerate(options) if option and option == said]
+    if len(equal) == 1:
+        return letters[equal[0]] if equal[0] < len(letters) else None
+    if exact or equal:  # only equality asked for, or two options with the same text
+        return None
     spans = {i: [m.span() for m in re.finditer(r"(?<!\w)" + re.escape(option) + r"(?!\w)", said)]
              for i, option in enumerate(options) if option}
     named = _named(spans)

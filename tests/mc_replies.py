@@ -38,7 +38,7 @@ GARBAGE = ("I am not able to decide between these.", "Hmm, this one is tricky; m
 
 @dataclass
 class Oracle:
-    replies: dict[str, str] = field(default_factory=dict)
+    replies: dict[str, str] = field(default_factory=dict, repr=False)  # never shown: GPQA must stay unprinted
     right: dict[str, int] = field(default_factory=lambda: defaultdict(int))   # subset -> items right
     total: dict[str, int] = field(default_factory=lambda: defaultdict(int))   # subset -> items
     unextracted: int = 0
@@ -65,8 +65,8 @@ def _unique_text(texts: list[str], index: int) -> bool:
     """An option's text can stand for its letter only when no other option's text holds it or is held by it
     (then a reader could not tell which was meant), and when it is a short single line."""
     mine = " ".join(texts[index].lower().split())
-    if not mine or "\n" in texts[index] or len(mine) > 200 or re.match(r"[A-Z](?![a-z])", texts[index]):
-        return False  # "C) both" or "I think" would read as a letter
+    if not mine or "\n" in texts[index] or len(mine) > 200 or re.match(r"[A-Za-z](?![A-Za-z])", texts[index]):
+        return False  # "C) both", "I think" or an option "c" would read as a letter
     for i, other in enumerate(texts):
         other = " ".join(other.lower().split())
         if i != index and (mine in other or other in mine):
