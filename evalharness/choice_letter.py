@@ -5,18 +5,22 @@ Chat models do not answer with a bare letter; they reason first, naming other op
 never the first letter seen. In order of trust:
 
 1. answer statements and boxes: "Answer: B", "**Answer:** (B)", "The answer is (B).", "the correct option
-   is B) Paris", "Final answer: $\boxed{B}$", "I choose B", `\boxed{\text{B}}`. The LAST one in the
-   response wins (models restate and correct themselves); within it, the first letter after the phrase
-   ("The answer is B, not A" is B). "The answer is not C" is no statement. When the statement names no
-   letter, the option's text may stand for it ("The answer is Paris."), when exactly one option fits.
+   is B) Paris", "Final answer: $\boxed{B}$", "I choose B", `\boxed{\text{B}}`, "B is the correct answer".
+   The LAST one in the response wins (models restate and correct themselves); within it, the first
+   letter after the phrase ("The answer is B, not A" is B). "The answer is not C" is no statement. When
+   the statement names no letter, the option's text may stand for it ("The answer is Paris."), when
+   exactly one option fits.
 2. without a statement, the closing line: "B", "(B)", "**B**", "B.", "B) Paris", "Option B", "... so B.",
-   a line that is just an option's text, or a line with one parenthesised letter "(B)".
-3. then the last bold letter anywhere ("**B**", "**B) Paris**").
+   a line that is just an option's text, or a line with one parenthesised letter "(B)" (a closing line
+   in a list of "A. ...", "B. ..." lines restates the options and answers nothing).
+3. then the last line that is only a letter (the answer first, an explanation after: "B\n\nExplanation:
+   A is wrong ..."), then the last bold letter anywhere ("**B**", "**B) Paris**").
 
 A letter is read only where a letter means a choice: after a phrase, in parentheses, in bold, alone, or
-before ")", "." or ":" (a lower-case one only right after a phrase, as "(c)" or alone: "Answer: c"). A capital "A" or "I" starting a sentence ("A good approach is ...", "I think")
-is a word, not an answer. Letters outside the item's options (E for a four-option question) are not
-answers. A `<think>...</think>` block is skipped when text follows it. Pure functions over `str`.
+before ")", "." or ":" (a lower-case one only right after a phrase, as "(c)" or alone: "Answer: c"). A
+capital "A" or "I" starting a sentence ("A good approach is ...", "I think") is a word, not an answer.
+Letters outside the item's options (E for a four-option question) are not answers. A `<think>...</think>`
+block is skipped when text follows it. Pure functions over `str`.
 """
 
 from __future__ import annotations
@@ -29,19 +33,20 @@ ALL_LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 _CONNECTORS = frozenset("""because since as which with for and or is it was are so while given that this
     the but not although though here in on from due""".split())
 _VERB = r"(?:is|would\s+be|should\s+be|must\s+be|will\s+be|has\s+to\s+be|appears\s+to\s+be|seems\s+to\s+be)"
-_FILLER = r"(?:\s+(?:here|then|therefore|thus|overall|clearly|then))?"
+_FILLER = r"(?:\s+(?:here|then|therefore|thus|overall|clearly))?"
 _STATEMENT_RE = re.compile(
     r"(?i:\banswers?\b[\s*_\"']*" + _FILLER + r"\s*(?:" + _VERB + r"\b[\s*_]*[:：]?|[:：=]|\s[-–—]\s)"
     r"|\b(?:correct|best|right|final|most\s+(?:appropriate|likely|accurate|plausible))\s+"
     r"(?:option|choice|response|statement|selection)\b[\s*_]*" + _FILLER + r"\s*(?:" + _VERB +
     r"\b[\s*_]*[:：]?|[:：=])"
-    r"|\bI\s+(?:would\s+|will\s+)?(?:choose|pick|select|go\s+with)\b|\bI'(?:ll|d)\s+(?:choose|pick|select|go\s+with)\b)"
+    r"|\bI\s+(?:would\s+|will\s+)?(?:choose|pick|select|go\s+with)\b"
+    r"|\bI'(?:ll|d)\s+(?:choose|pick|select|go\s+with)\b)"
 )
 _CHOOSE_RE = re.compile(r"(?i:\bI\b|\bI')")
 # "C is the correct answer", "(C) is correct", "Option C is the best choice": the letter comes first
 _VERDICT_RE = re.compile(
-    r"(?:(?<![\w'’*_])|(?i:\b(?:option|choice)\s+))[*_]{0,2}\(?([A-Z])\)?[*_]{0,2}\s+(?i:is\s+(?:the\s+)?(?:correct|right|best|true)"
-    r"(?:\s+(?:answer|option|choice|one))?\b)"
+    r"(?:(?<![\w'’*_])|(?i:\b(?:option|choice)\s+))[*_]{0,2}\(?([A-Z])\)?[*_]{0,2}\s+"
+    r"(?i:is\s+(?:the\s+)?(?:correct|right|best|true)(?:\s+(?:answer|option|choice|one))?\b)"
 )
 # the head of a statement: markup and wrappers, an optional "option"/"choice" word, the letter
 _HEAD_RE = re.compile(
@@ -85,7 +90,8 @@ def _after_thinking(text: str) -> str:
 def _last_statement(text: str, letters: tuple[str, ...], texts: list[str]) -> tuple[int, str] | None:
     """The last answer statement or box that names an option (read from the end; at most the last
     `_MAX_STATEMENTS` are tried, so hostile text of thousands of "Answer:" costs little)."""
-    found = [(m.start(), m.end(), False, bool(_CHOOSE_RE.match(m.group(0)))) for m in _STATEMENT_RE.finditer(text)]
+    found = [(m.start(), m.end(), False, bool(_CHOOSE_RE.match(m.group(0))))
+             for m in _STATEMENT_RE.finditer(text)]
     found += [(m.start(), m.end() - 1, True, False) for m in _BOX_RE.finditer(text)]
     found += [(m.start(1), m.start(1), False, True) for m in _VERDICT_RE.finditer(text)]
     for start, end, boxed, chooses in sorted(found, reverse=True)[:_MAX_STATEMENTS]:

@@ -170,7 +170,8 @@ def test_gsm8k_and_math500_cache_keys_unchanged(shared_data):
                 "math500": "6e6aac17dd746ec71cf45446d0971b4a6c3d835be9b6389504c858d6f7b6a07a"}
     for name, digest in expected.items():
         suite = load_suite(REPO / "suites" / f"{name}.yaml")
-        jobs = build_jobs(suite, load_suite_items(suite, RunOptions(limit=5)), {"base_url": "http://x/v1", "model": "m"})
+        items = load_suite_items(suite, RunOptions(limit=5))
+        jobs = build_jobs(suite, items, {"base_url": "http://x/v1", "model": "m"})
         assert hashlib.sha256("".join(j.key for j in jobs).encode()).hexdigest() == digest, name
 
 
