@@ -40,6 +40,7 @@ class CardRowFile(Strict, frozen=True):
     suite: str
     note: str | None = None
     key: str | None = None  # how --suites names the row (default: the suite file's stem)
+    metric: str = "accuracy"  # the results.json metric the card's figure corresponds to (e.g. pass@1)
 
 
 class CardFile(Strict, frozen=True):
@@ -59,6 +60,7 @@ class CardRow:
     setting: str
     card: float
     suite: str
+    metric: str = "accuracy"
     status: str = "not run"  # run | not run | failed
     measured: float | None = None
     ci95: list[float] | None = None
@@ -111,7 +113,7 @@ def select_rows(card: CardFile, wanted: list[str], swaps: dict[str, str]) -> lis
     for row, key in zip(card.rows, keys):
         if wanted and key not in wanted:
             continue
-        rows.append(CardRow(key=key, benchmark=row.benchmark, setting=row.setting, card=row.score,
+        rows.append(CardRow(key=key, benchmark=row.benchmark, setting=row.setting, card=row.score, metric=row.metric,
                             suite=swaps.get(key, row.suite), note=row.note, card_model=card.model,
                             source=card.source))
     return rows
@@ -135,7 +137,10 @@ def verdict(card: float, low: float, high: float) -> str:
 
 def fill(row: CardRow, results: dict[str, Any], run_dir: Path, description: str) -> None:
     """Put a finished run's headline figure, interval and counts into its row."""
-    metric = results["metrics"]["accuracy"]
+    metric = (results.get("metrics") or {}).get(row.metric)
+    if metric is None:
+        row.status, row.reason, row.run_dir = "failed", f"the run has no metric {row.metric!r}", str(run_dir)
+        return
     row.measured = round(metric["value"] * 100, 2)
     row.ci95 = [round(metric["ci95"][0] * 100, 2), round(metric["ci95"][1] * 100, 2)]
     row.difference = round(row.measured - row.card, 2)
@@ -213,7 +218,7 @@ def table(rows: list[CardRow]) -> str:
     lines = []
     for row in rows:
         if row.measured is None:
-            lines.append((row.benchmark, row.setting, f"{row.card:.1f}", "—", "", "", f"not run: {row.reason}"))
+            lines.append((row.benchmark, row.setting, f"{row.card:.1f}", "—", "", "", f"{row.status}: {row.reason}"))
             continue
         ci = f"[{row.ci95[0]:.1f}, {row.ci95[1]:.1f}]" if row.ci95 else ""
         status = row.verdict if row.status == "run" else f"{row.status}: {row.reason}"

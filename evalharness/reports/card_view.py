@@ -39,7 +39,8 @@ def write_card_html(target: Path, rows: list[Any], info: dict[str, Any]) -> None
 def _cells(row: Any) -> list[Any]:
     if row.measured is None:
         return [row.benchmark, row.setting, f"{row.card:.1f}", "—", "", "",
-                h.Raw(f'<span class="muted">not run: {h.esc(row.reason)}</span>'), "", "", "", row.note or "", ""]
+                h.Raw(f'<span class="muted">{h.esc(row.status)}: {h.esc(row.reason)}</span>'), "", "", "",
+                row.note or "", row.run_dir or ""]
     ci = f"{row.ci95[0]:.1f}–{row.ci95[1]:.1f}" if row.ci95 else ""
     verdict = row.verdict if row.status == "run" else f"{row.status}: {row.reason}"
     cls = VERDICT_CLASS.get(row.verdict or "", "bad")
