@@ -148,3 +148,15 @@ def test_card_html_escapes_what_it_shows(tmp_path, stub_server, shared_data):
     assert proc.returncode == 0, proc.stderr
     page = (outputs(proc)[0] / "card.html").read_text()
     assert "<img src=x" not in page and "<script>" not in page and "&lt;img src=x" in page
+
+
+def test_a_row_whose_metric_the_run_lacks_is_a_failed_row(tmp_path, stub_server, shared_data):
+    arc = str(REPO / "suites" / "arc_challenge.yaml")
+    card = write_card(tmp_path, [{"benchmark": "ARC pass@1", "setting": "0-shot", "score": 80.0, "suite": arc,
+                                  "metric": "pass@1"}])
+    stub_server.configure({"default_reply": "Answer: A"})
+    proc = card_cli(tmp_path, stub_server, "--card", str(card), "--limit", "2", "--no-cache")
+    assert proc.returncode == 0, proc.stderr
+    _, rows = outputs(proc)
+    assert rows[0]["status"] == "failed" and "no metric 'pass@1'" in rows[0]["reason"]
+    assert "failed: the run has no metric 'pass@1'" in proc.stdout
