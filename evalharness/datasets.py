@@ -41,7 +41,9 @@ def load_items(
 ) -> list[Item]:
     """Resolve the dataset, read its rows, keep those `dataset.filter` selects, and map them to items (the
     first `limit` in dataset order). Items of a subset get ids `subset/id` and indices from `start`."""
-    rows = list(enumerate(load_rows(spec, data_file=data_file, source=source)))
+    loaded = load_rows(spec, data_file=data_file, source=source)
+    fields = fields_for(spec, loaded, fields)
+    rows = list(enumerate(loaded))
     if spec.filter:
         rows = [(i, row) for i, row in rows if _selected(row, spec.filter)]
     if limit is not None:
@@ -62,6 +64,10 @@ def _selected(row: dict, wanted: dict[str, Any]) -> bool:
     return True
 
 
+class HubRows(list):
+    """Rows that came from the Hugging Face hub (their layout is the hub's: `hf.fields` maps them)."""
+
+
 def load_rows(spec: DatasetSpec, *, data_file: str | Path | None = None, source: str = "suite") -> list[dict]:
     """The dataset's rows, with the `join` file's columns added when the spec has one."""
     rows = _source_rows(spec, data_file, source)
@@ -73,9 +79,9 @@ def load_rows(spec: DatasetSpec, *, data_file: str | Path | None = None, source:
 def _source_rows(spec: DatasetSpec, data_file: str | Path | None, source: str) -> list[dict]:
     tried: list[str] = []
     for candidate in _local_candidates(spec, data_file, tried):
-        return read_file(candidate, spec)
+        return _with_labels(read_file(candidate, spec), spec, candidate, source)
     if spec.hf_path:
-        return _load_hub(spec, tried, source)
+        return HubRows(_load_hub(spec, tried, source))
     raise UserError(f"{source}: dataset not found; tried {'; '.join(tried)}")
 
 
@@ -121,6 +127,31 @@ def _merge_row(row: dict, other: dict, join: JoinSpec, label: str) -> dict:
     return {**row, **extra}
 
 
+def fields_for(spec: DatasetSpec, rows: list[dict], fields: dict[str, FieldSpec]) -> dict[str, FieldSpec]:
+    """The field mapping for these rows: the suite's, with `hf.fields` over it when they came from the hub."""
+    if isinstance(rows, HubRows) and spec.hf_fields:
+        return {**fields, **spec.hf_fields}
+    return fields
+
+
+def _with_labels(rows: list[dict], spec: DatasetSpec, rows_file: Path, source: str) -> list[dict]:
+    """Local rows joined by line with `dataset.labels` (one label a line), unless they carry the column."""
+    if not (spec.labels_local or spec.labels_path) or (rows and spec.labels_column in rows[0]):
+        return rows
+    path = spec.labels_path
+    if path is None or not path.is_file():
+        data_dir = os.environ.get(DATA_DIR_ENV)
+        path = Path(data_dir) / spec.labels_local if data_dir and spec.labels_local else path
+    if path is None or not path.is_file():
+        raise UserError(f"{source}: dataset.labels: file not found ({path or spec.labels_local}); it holds the "
+                        f"gold labels of {rows_file.name}, one a line")
+    labels = [line.strip() for line in _read_text(path).splitlines() if line.strip()]
+    if len(labels) != len(rows):
+        raise UserError(f"{source}: dataset.labels: {path} has {len(labels)} labels for {len(rows)} rows of "
+                        f"{rows_file}; they must align line by line")
+    return [{**row, spec.labels_column: label} for row, label in zip(rows, labels)]
+
+
 def _local_candidates(spec: DatasetSpec, data_file: str | Path | None, tried: list[str]) -> Iterable[Path]:
     if data_file is not None:
         path = Path(data_file)
@@ -156,6 +187,8 @@ def _load_hub(spec: DatasetSpec, tried: list[str], source: str) -> list[dict]:
         ds = datasets.load_dataset(spec.hf_path, spec.hf_name, split=spec.hf_split)
     except Exception as exc:  # the hub raises many types (connection, auth, missing config)
         reason = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
+        if spec.hf_gated or "gated" in str(exc).lower():
+            raise UserError(_gated_message(spec, source, reason)) from None
         tried.append(f"{label} ({reason})")
         hint = f" Set {DATA_DIR_ENV} to a folder holding {spec.local}, or pass --data FILE." if spec.local else \
             " Pass --data FILE."
@@ -178,6 +211,16 @@ def _load_hub_file(spec: DatasetSpec, tried: list[str], source: str) -> list[dic
             " Pass --data FILE."
         raise UserError(f"{source}: dataset not found; tried {'; '.join(tried)}.{hint}") from None
     return read_file(Path(path), spec)
+
+
+def _gated_message(spec: DatasetSpec, source: str, reason: str) -> str:
+    """One line for a gated hub dataset that did not load: which token variable, where to ask for access."""
+    page = f"https://huggingface.co/datasets/{spec.hf_path}"
+    token = "HF_TOKEN is set but its token was refused or could not be used" if os.environ.get("HF_TOKEN") else \
+        "set HF_TOKEN to a Hugging Face access token"
+    local = f", or set {DATA_DIR_ENV} to a folder holding {spec.local}" if spec.local else ""
+    return (f"{source}: {spec.hf_path} is gated on the Hugging Face hub and did not load ({reason}); accept its "
+            f"terms at {page} and {token}{local}")
 
 
 def read_file(path: Path, spec: DatasetSpec | None = None) -> list[dict]:
@@ -218,7 +261,7 @@ def _parse_jsonl(text: str, path: Path) -> list[dict]:
     """JSON Lines, decoded by msgspec (~2x the json module on GSM8K's 7,473 train rows); a bad line is named."""
     rows = []
     decode = msgspec.json.decode
-    for lineno, line in enumerate(text.splitlines(), 1):
+    for lineno, line in enumerate(text.split("\n"), 1):  # not splitlines(): U+0085 and U+2028 may sit in a string
         if line.strip():
             try:
                 rows.append(decode(line))
@@ -265,15 +308,25 @@ def _field_value(row: dict, spec: FieldSpec, name: str, source: str, index: int)
         return spec.value
     if spec.file is not None:
         return _text_file(spec.file, os.environ.get(DATA_DIR_ENV), f"{source}: fields.{name}")
+    if spec.columns is not None:
+        return [_column(row, column, name, source, index) for column in spec.columns]
+    return _column(row, spec.column, name, source, index)
+
+
+def _column(row: dict, column: str, name: str, source: str, index: int) -> Any:
+    """A (dotted) column of a row; a dotted part reaches into every record of a list (`choices.text` of
+    `choices: [{text, label}, ...]` is the list of texts)."""
     value: Any = row
-    for part in spec.column.split("."):
+    for part in column.split("."):
         if isinstance(value, dict) and part in value:
             value = value[part]
         elif isinstance(value, list) and part.isdigit() and int(part) < len(value):
             value = value[int(part)]
+        elif isinstance(value, list) and value and all(isinstance(v, dict) and part in v for v in value):
+            value = [v[part] for v in value]
         else:
             raise UserError(
-                f"{source}: fields.{name}: column {spec.column!r} not in dataset row {index} "
+                f"{source}: fields.{name}: column {column!r} not in dataset row {index} "
                 f"(columns: {', '.join(map(str, row))})"
             )
     return value

@@ -20,7 +20,8 @@ the suite's `patterns` (regexes), then the strategies in the order given:
 - `number`: the last run of digits anywhere (what exact_match has always used).
 - `final_statement`, `last_line`, `final_number`, `last_numeral`: the last answer statement in any of 11
   languages, the last line, the statement's number and the last number in any script (`statements.py`).
-- strategies in `CONTEXT_STRATEGIES` also read the item (e.g. its answer options).
+- strategies in `CONTEXT_STRATEGIES` also read the item: `choice_letter`, the letter of the option a
+  multiple-choice response chose (its final answer statement, else its closing line; choice_letter.py).
 
 `extract_answer(text, strategies)` is the math flavour (bare first, the whole text when nothing applies).
 Pure functions, no sympy.
@@ -282,14 +283,23 @@ _STRATEGIES.update({name: _statement_strategy(name)
 
 @dataclass(frozen=True)
 class Context:
-    """What a strategy may know besides the text: the item's answer options (for multiple choice)."""
+    """What a strategy may know besides the text: the item's answer options as shown (for multiple
+    choice), their letters, and whether an option's text may stand for its letter."""
 
     choices: tuple[str, ...] = ()
     labels: tuple[str, ...] = ()
+    text_answers: bool = True
+
+
+def _choice_letter_strategy(text: str, context: Context) -> tuple[int, str] | None:
+    """The option a multiple-choice response chose, as its letter (choice_letter.py, imported on first use)."""
+    from evalharness.choice_letter import choice_letter
+
+    return choice_letter(text, context.choices, context.labels, context.text_answers)
 
 
 # Strategies that need the item (multiple choice reads the options): name -> fn(text, context).
-CONTEXT_STRATEGIES: dict = {}
+CONTEXT_STRATEGIES: dict = {"choice_letter": _choice_letter_strategy}
 
 
 def strategy_names() -> list[str]:

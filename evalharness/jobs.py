@@ -3,21 +3,23 @@
 `load_suite_items` reads every task's items; `build_jobs` turns them into requests (messages from
 prompts.py, the functions offered in the run's tool mode, per-sample seeds) with their cache keys;
 `iter_jobs` does the same lazily for generated suites, whose prompts should exist only while in flight;
+With `shuffle_choices: N` an item's samples are its N option orders (sample p shows order p).
 `make_record` writes down what a job sent, what came back (summed over a solver's turns) and the verdicts.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Iterable, Iterator
 
 from evalharness.cache import cache_key
 from evalharness.chat import ChatRequest, EndpointError
+from evalharness.choices import present, represent
 from evalharness.context_window import prompt_meta, truncation_error
 from evalharness.datasets import load_items
 from evalharness.graders import Grade
 from evalharness.items import Item
-from evalharness.prompts import Prompter, load_exemplars
+from evalharness.prompts import ExemplarPool, Prompter, load_exemplars
 from evalharness.records import SampleRecord
 from evalharness.solvers import Transcript
 from evalharness.suite import Suite, Task
@@ -37,8 +39,12 @@ def load_suite_items(suite: Suite, options: Any) -> list[Item]:
     items: list[Item] = []
     for task in suite.tasks:
         source = f"{suite.source or suite.name}" + (f" (subset {task.name})" if task.name else "")
-        items += load_items(task.dataset, task.fields, data_file=options.data_file, limit=options.limit,
+        loaded = load_items(task.dataset, task.fields, data_file=options.data_file, limit=options.limit,
                             source=source, subset=task.name, start=len(items))
+        if task.choices is not None:  # options formatted, gold read as the letter shown (choices.py)
+            loaded = [replace(item, fields=present(item.fields, task.choices, f"{source}: item {item.id}"))
+                      for item in loaded]
+        items += loaded
     return items
 
 
@@ -50,9 +56,19 @@ def build_jobs(suite: Suite, items: list[Item], identity: dict[str, Any], tool_m
     jobs: list[Job] = []
     for t, task in enumerate(suite.tasks):
         own = [item for item in items if task_of.get(item.subset, 0) == t]
-        exclude = {item.row for item in own} if _fewshot_from_same_data(task) else None
-        jobs += iter_jobs(t, task, own, Prompter(task, load_exemplars(task, exclude), tool_mode), identity, memo)
+        jobs += iter_jobs(t, task, own, _prompter(task, own, tool_mode), identity, memo)
     return jobs
+
+
+def _prompter(task: Task, own: list[Item], tool_mode: str) -> Prompter:
+    """The task's prompt builder: exemplars drawn once (leaving the evaluated rows out when they come from
+    the same split), or per item (`fewshot.draw: per_item`)."""
+    same = _fewshot_from_same_data(task)
+    fewshot = task.prompt.fewshot
+    if fewshot is not None and fewshot.count and fewshot.draw == "per_item":
+        return Prompter(task, [], ExemplarPool(task, exclude_self=same), tool_mode=tool_mode)
+    exclude = {item.row for item in own} if same else None
+    return Prompter(task, load_exemplars(task, exclude), tool_mode=tool_mode)
 
 
 def iter_jobs(t: int, task: Task, items: Iterable[Item], prompter: Prompter, identity: dict[str, Any],
@@ -61,6 +77,12 @@ def iter_jobs(t: int, task: Task, items: Iterable[Item], prompter: Prompter, ide
     their job is in flight; pass no `memo` then, it would keep every message alive)."""
     params = {k: v for k, v in task.generation.items() if k != "n"}
     for item in items:
+        if task.shuffle_choices and task.choices is not None:  # sample p is the item's option order p
+            for p in range(task.shuffle_choices):
+                shown = item if p == 0 else replace(item, fields=represent(item.fields, task.choices, p))
+                request = ChatRequest(prompter.messages(shown), params, p, prompter.tools(shown))
+                yield Job(shown, t, request, cache_key(identity, request, memo))
+            continue
         messages = prompter.messages(item)
         tools = prompter.tools(item)
         for sample in range(task.samples_per_item):

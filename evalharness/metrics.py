@@ -8,6 +8,12 @@ Definitions (n = completions, an item has one or more completions):
   percentile bootstrap over items (per-item scores are then fractions; completions of one item are not
   independent).
 - `breakdown.<field>.<value>`: `accuracy` (primary verdicts), `n` (completions), `items`, `ci95`.
+- `unextracted`: completions whose request succeeded but in which the primary grader found no answer
+  (extracted None): counted among the wrong answers, and shown apart so a format problem is not read as
+  a knowledge problem.
+- `choice_order` (suites with `shuffle_choices: N`, where sample p of an item is its p-th option order):
+  accuracy per presentation and per gold letter, how often each letter was chosen, and the share of items
+  right in every order (position bias shows as accuracy that follows the letter, not the item).
 - Families (`subsets`): `breakdown.subset.<name>` per subset; `<metric>_micro` pools every item,
   `<metric>_macro` is the mean of the subsets' values (each subset weighs the same; its interval is a
   stratified bootstrap that resamples items within each subset); `<metric>` itself is the suite's
@@ -52,6 +58,7 @@ class MetricSpec:
     subsets: tuple[str, ...] = ()
     aggregate: str = "micro"
     grid: GridSpec | None = None  # a generated run's length x depth grid (long_context)
+    presentations: int = 0  # shuffle_choices: an item's samples are its option orders
 
     @classmethod
     def from_results(cls, results: dict[str, Any]) -> "MetricSpec":
@@ -62,9 +69,11 @@ class MetricSpec:
         graders = tuple(dict.fromkeys(m.group("grader") for n in names if (m := _METRIC.match(n)) and m.group("grader")))
         family = results.get("family") or {}
         breakdown = tuple(k for k in (results.get("breakdown") or {}) if k != "subset" or not family)
+        orders = results.get("choice_order") or {}
         return cls(metrics=base or ("accuracy",), extra_graders=graders, breakdown=breakdown,
                    subsets=tuple(family.get("subsets") or ()), aggregate=family.get("aggregate", "micro"),
-                   grid=GridSpec.from_results(results.get("long_context")))
+                   grid=GridSpec.from_results(results.get("long_context")),
+                   presentations=int(orders.get("presentations") or 0))
 
 
 @dataclass(frozen=True)
@@ -101,13 +110,14 @@ class Tally:
     def __init__(self, spec: MetricSpec):
         self.spec = spec
         self.items: dict[str, _ItemTally] = {}
-        self.n = self.errors = self.cached = 0
+        self.n = self.errors = self.cached = self.unextracted = 0
         self.prompt_tokens = self.completion_tokens = 0
         self.cached_prompt_tokens = self.cached_completion_tokens = 0
         self.latencies: list[float] = []
         self.reasons: dict[str | None, Counter] = defaultdict(Counter)  # subset -> failure reason -> count
         self.over_context_meta: list[dict[str, Any]] = []  # meta of samples over the endpoint's context
         self.timings: list[tuple[Any, int, float | None, float | None]] = []  # length, prompt tokens, ttft, latency
+        self.orders = _OrderTally() if spec.presentations else None
 
     def add(self, record: SampleRecord) -> None:
         self.n += 1
@@ -121,6 +131,9 @@ class Tally:
             self.over_context_meta.append({**record.meta, "subset": record.subset})
             return
         self.errors += bool(record.error)
+        self.unextracted += record.extracted is None and not record.error
+        if self.orders is not None:
+            self.orders.add(record)
         if record.latency_s is not None and not record.error:
             self.latencies.append(record.latency_s)
             if "length_tokens" in record.meta:
@@ -177,6 +190,7 @@ class Tally:
             "n": self.n,
             "items": len(self.items),
             "errors": self.errors,
+            "unextracted": self.unextracted,
             "cached": self.cached,
             "metrics": {},
             "latency_s": stats.latency_summary(self.latencies),
@@ -205,6 +219,8 @@ class Tally:
             from evalharness.long_context import summarize
 
             out["long_context"] = summarize(self)
+        if self.orders is not None:
+            out["choice_order"] = self.orders.results(self.spec.presentations, self.items.values())
         return out
 
     def context_limit(self) -> int | None:
@@ -300,6 +316,36 @@ def failure_reason(record: SampleRecord) -> str:
     details = primary.get("details") if isinstance(primary, dict) else None
     reason = details.get("reason") if isinstance(details, dict) else None
     return str(reason) if reason else UNSPECIFIED
+
+
+class _OrderTally:
+    """Counts for `choice_order`: verdicts per presentation (the record's sample) and per gold letter, and
+    the letters chosen."""
+
+    def __init__(self) -> None:
+        self.by_presentation: dict[int, list[int]] = defaultdict(lambda: [0, 0])
+        self.by_gold: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+        self.chosen: dict[str, int] = defaultdict(int)
+
+    def add(self, record: SampleRecord) -> None:
+        correct = record.grade_correct()
+        gold = record.gold if isinstance(record.gold, str) else "several"
+        for counts in (self.by_presentation[record.sample], self.by_gold[gold]):
+            counts[0] += correct
+            counts[1] += 1
+        if not record.error:
+            self.chosen[record.extracted if isinstance(record.extracted, str) else "none"] += 1
+
+    def results(self, presentations: int, items: Iterable[_ItemTally]) -> dict[str, Any]:
+        complete = [item for item in items if len(item.verdicts) >= presentations]
+        return {
+            "presentations": presentations,
+            "accuracy_by_presentation": {str(p): c / n for p, (c, n) in sorted(self.by_presentation.items())},
+            "accuracy_by_gold_letter": {g: c / n for g, (c, n) in sorted(self.by_gold.items())},
+            "chosen_letters": dict(sorted(self.chosen.items())),
+            "all_orders_correct": sum(all(i.verdicts) for i in complete) / len(complete) if complete else 0.0,
+            "items_all_orders": len(complete),
+        }
 
 
 def average_of(metric: str, spec: MetricSpec) -> str:

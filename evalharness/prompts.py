@@ -8,6 +8,11 @@ otherwise everything is joined into the single user message.
 Functions (`prompt.tools`) are offered as the run's tool mode says (evalharness/tools): `native` puts them
 in the request's `tools` (`Prompter.tools`), `prompt` writes them into the system message in Phi-4-mini's
 format (the suite's `system`, else `tools.system`, then `<|tool|>[...]<|/tool|>`).
+
+`fewshot.draw: per_item` draws each item's own exemplars (`ExemplarPool`), seeded by the suite's seed and
+the item's row, never the item itself: how lm-eval few-shots sets that have no train split (HellaSwag,
+WinoGrande, PIQA, ...), where "every row but the evaluated ones" is empty when the whole split is run.
+Exemplars of a multiple-choice task get their options formatted like the items (choices.py).
 """
 
 from __future__ import annotations
@@ -16,7 +21,8 @@ import random
 import re
 from typing import Any
 
-from evalharness.datasets import load_rows, map_row
+from evalharness.choices import present
+from evalharness.datasets import fields_for, load_rows, map_row
 from evalharness.errors import UserError
 from evalharness.items import Item
 from evalharness.suite import Suite, Task
@@ -56,7 +62,46 @@ def load_exemplars(suite: Suite | Task, exclude_indices: set[int] | None = None)
         raise UserError(f"{label}: few-shot needs {fewshot.count} exemplars, the pool has {len(pool)}")
     chosen = random.Random(fewshot.seed).sample(pool, fewshot.count)
     # only the chosen rows are mapped: the ops (regex, sub) on a 7,000-row train split cost real start-up time
-    return [dict(map_row(rows[i], i, suite.fields, label).fields) for i in chosen]
+    mapping = fields_for(fewshot.dataset, rows, suite.fields)
+    return [_exemplar(rows[i], i, suite, label, mapping) for i in chosen]
+
+
+def _exemplar(row: dict, index: int, task: Suite | Task, label: str, mapping: dict) -> dict[str, Any]:
+    fields = dict(map_row(row, index, mapping, label).fields)
+    spec = getattr(task, "choices", None)
+    return present(fields, spec, f"{label} few-shot row {index}") if spec is not None else fields
+
+
+class ExemplarPool:
+    """Per-item exemplars (`fewshot.draw: per_item`): `count` rows drawn for each item with the seed and the
+    item's row, leaving the item itself out when the pool is the evaluated split. Rows are read once and
+    mapped only when drawn."""
+
+    def __init__(self, task: Task, exclude_self: bool):
+        fewshot = task.prompt.fewshot
+        assert fewshot is not None and fewshot.dataset is not None
+        self.task, self.fewshot, self.exclude_self = task, fewshot, exclude_self
+        self.label = task.name or "suite"
+        self.rows = load_rows(fewshot.dataset, source=f"{self.label} few-shot")
+        self.mapping = fields_for(fewshot.dataset, self.rows, task.fields)
+        needed = fewshot.count + (1 if exclude_self else 0)
+        if len(self.rows) < needed:
+            raise UserError(f"{self.label}: few-shot needs {fewshot.count} exemplars besides the item, the pool "
+                            f"has {len(self.rows)} rows")
+        self._mapped: dict[int, dict[str, Any]] = {}
+
+    def for_item(self, item: Item) -> list[dict[str, Any]]:
+        row = item.row if item.row is not None else item.index
+        count = self.fewshot.count
+        drawn = random.Random(f"{self.fewshot.seed}:{row}").sample(range(len(self.rows)), count + 1)
+        chosen = [i for i in drawn if not (self.exclude_self and i == row)][:count]
+        return [self._exemplar(i) for i in chosen]
+
+    def _exemplar(self, index: int) -> dict[str, Any]:
+        found = self._mapped.get(index)
+        if found is None:
+            found = self._mapped[index] = _exemplar(self.rows[index], index, self.task, self.label, self.mapping)
+        return found
 
 
 def build_messages(suite: Suite | Task, item: Item, exemplars: list[dict[str, Any]]) -> list[dict[str, str]]:
@@ -69,16 +114,22 @@ class Prompter:
     message dicts are shared by every prompt (8-shot GSM8K: 17 renders per item become 1; the cache key
     serialises them once too, and 50,000 prompts do not hold 50,000 copies)."""
 
-    def __init__(self, task: Suite | Task, exemplars: list[dict[str, Any]], tool_mode: str = DEFAULT_TOOL_MODE):
+    def __init__(self, task: Suite | Task, exemplars: list[dict[str, Any]], pool: ExemplarPool | None = None,
+                 tool_mode: str = DEFAULT_TOOL_MODE):
         self.prompt = task.prompt
+        self.pool = pool
         self.tool_mode = tool_mode
-        fewshot = self.prompt.fewshot
-        self.shots: list[tuple[str, str]] = []
-        if exemplars and fewshot is not None:
-            self.shots = [(render(self.prompt.template, ex), render(fewshot.answer_template, ex)) for ex in exemplars]
-        self.turns = [{"role": role, "content": text} for user, assistant in self.shots
-                      for role, text in (("user", user), ("assistant", assistant))]
+        self.shots, self.turns = self._render(exemplars)
         self._system: dict[str, dict[str, str]] = {}
+
+    def _render(self, exemplars: list[dict[str, Any]]) -> tuple[list[tuple[str, str]], list[dict[str, str]]]:
+        fewshot = self.prompt.fewshot
+        shots: list[tuple[str, str]] = []
+        if exemplars and fewshot is not None:
+            shots = [(render(self.prompt.template, ex), render(fewshot.answer_template, ex)) for ex in exemplars]
+        turns = [{"role": role, "content": text} for user, assistant in shots
+                 for role, text in (("user", user), ("assistant", assistant))]
+        return shots, turns
 
     def messages(self, item: Item) -> list[dict[str, str]]:
         prompt = self.prompt
@@ -95,13 +146,14 @@ class Prompter:
             messages.append(system)
         question = render(prompt.template, item.fields)
         fewshot = prompt.fewshot
-        if not self.shots or fewshot is None:
+        shots, turns = self._render(self.pool.for_item(item)) if self.pool is not None else (self.shots, self.turns)
+        if not shots or fewshot is None:
             messages.append({"role": "user", "content": question})
         elif fewshot.multiturn:
-            messages += self.turns
+            messages += turns
             messages.append({"role": "user", "content": question})
         else:
-            blocks = [f"{user}\n{assistant}" for user, assistant in self.shots]
+            blocks = [f"{user}\n{assistant}" for user, assistant in shots]
             messages.append({"role": "user", "content": fewshot.separator.join(blocks + [question])})
         return messages
 

@@ -102,7 +102,8 @@ class SuiteRun:
         self.graders = list({id(g): g for t in self.tasks for g in t.graders}.values())
         grid = GridSpec(suite.grid.lengths, suite.grid.depths, suite.grid.threshold) if suite.grid else None
         spec = MetricSpec(metrics=suite.metrics, extra_graders=tuple(g.name for g in self.tasks[0].graders[1:]),
-                          breakdown=suite.breakdown, subsets=suite.subsets, aggregate=suite.aggregate, grid=grid)
+                          breakdown=suite.breakdown, subsets=suite.subsets, aggregate=suite.aggregate, grid=grid,
+                          presentations=max(task.shuffle_choices for task in suite.tasks))
         self.tally = Tally(spec)
         self.abort_reason: str | None = None
         self.first_error: str | None = None

@@ -19,15 +19,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from evalharness.choices import ChoiceSpec
 from evalharness.errors import UserError
 from evalharness.extract import ExtractSpec
 from evalharness.schema import convert
 from evalharness.suite_schema import (DatasetSpec, FewShotSpec, FieldSpec, GraderRef, GridFile, PromptSpec,
-                                      SolverRef, SuiteFile, TaskFile)
+                                      SolverRef, SuiteFile, TaskFile, field_specs)
 
 NAME_RE = re.compile(r"^[A-Za-z0-9_.-]+$")
 METRIC_RE = re.compile(r"^(accuracy|pass@[1-9][0-9]*)$")
-TASK_KEYS = ("dataset", "fields", "prompt", "generation", "extract", "grader", "graders", "solver", "vars")
+TASK_KEYS = ("dataset", "fields", "prompt", "generation", "extract", "grader", "graders", "solver", "vars", "choices",
+             "shuffle_choices")
 
 __all__ = ["Suite", "Task", "load_suite", "parse_suite", "apply_overrides", "DatasetSpec", "FieldSpec",
            "FewShotSpec", "PromptSpec", "GraderRef", "SolverRef", "GridFile"]
@@ -49,10 +51,12 @@ class Task:
     solver: SolverRef = field(default_factory=SolverRef)
     vars: dict[str, Any] = field(default_factory=dict)
     base_dir: Path = Path(".")
+    choices: ChoiceSpec | None = None  # multiple choice: how options are shown and the gold read (choices.py)
+    shuffle_choices: int = 0  # >0: every item is presented in this many option orders (samples 0..N-1)
 
     @property
     def samples_per_item(self) -> int:
-        return int(self.generation.get("n", 1))
+        return self.shuffle_choices or int(self.generation.get("n", 1))
 
 
 @dataclass(frozen=True)
@@ -252,7 +256,7 @@ def _parse_task(data: dict[str, Any], name: str | None, where: str, root: str, b
     if len(set(names)) != len(names):
         raise UserError(f"{where}: {prefix}graders: each grader may appear once (got {', '.join(names)})")
     _check_solver(spec.solver, where, prefix, base_dir)
-    fields = {key: FieldSpec(value) if isinstance(value, str) else value.spec() for key, value in spec.fields.items()}
+    fields = field_specs(spec.fields)
     if spec.dataset.generator is not None:
         fields = {**_generated_fields(spec.dataset.generator, where, prefix, base_dir), **fields}
     elif not fields:
@@ -261,10 +265,12 @@ def _parse_task(data: dict[str, Any], name: str | None, where: str, root: str, b
         fields.setdefault("subset", FieldSpec("", value=name))
     for key, value in spec.vars.items():
         fields.setdefault(key, FieldSpec("", value=value))
+    _check_choices(spec, fields, where, prefix)
     return Task(
         name=name, dataset=spec.dataset.spec(base_dir), fields=fields, prompt=spec.prompt.spec(base_dir),
         generation=spec.generation.params(), grader=spec.grader, extra_graders=tuple(spec.graders),
         extract=spec.extract, solver=spec.solver, vars=dict(spec.vars), base_dir=base_dir,
+        choices=spec.choices, shuffle_choices=spec.shuffle_choices,
     )
 
 
@@ -275,6 +281,20 @@ def _generated_fields(ref: Any, where: str, prefix: str, base_dir: Path) -> dict
     check_options(ref.name, ref.options, source=where, path=f"{prefix}dataset.generator", base_dir=base_dir)
     columns = (*generator_class(ref.name, base_dir).columns, *CELL_COLUMNS, "built_tokens", "count_method")
     return {"id": FieldSpec("id"), **{column: FieldSpec(column) for column in columns}}
+
+
+def _check_choices(spec: TaskFile, fields: dict[str, FieldSpec], where: str, prefix: str) -> None:
+    if spec.choices is not None:
+        for name in spec.choices.names():
+            if name not in fields:
+                raise UserError(f"{where}: {prefix}choices: {name!r} is not one of the suite's fields "
+                                f"({', '.join(fields)})")
+    if spec.shuffle_choices:
+        if spec.choices is None:
+            raise UserError(f"{where}: {prefix}shuffle_choices: needs a choices: block (the options to reorder)")
+        if spec.generation.params().get("n", 1) != 1:
+            raise UserError(f"{where}: {prefix}shuffle_choices: the option orders are the item's samples, so "
+                            "generation.n must be 1")
 
 
 def _check_solver(ref: SolverRef, where: str, prefix: str, base_dir: Path) -> None:

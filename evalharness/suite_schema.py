@@ -18,6 +18,7 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
+from evalharness.choices import ChoiceSpec
 from evalharness.extract import ExtractSpec
 from evalharness.schema import Strict
 from evalharness.tools import DEFAULT_TOOL_SYSTEM
@@ -43,6 +44,11 @@ class DatasetSpec:
     generator: str | None = None  # items built by code (generators/), with these options
     generator_options: dict[str, Any] = field(default_factory=dict, hash=False)
     join: "JoinSpec | None" = None
+    hf_gated: bool = False  # the hub asks for an access token (GPQA): a failed load names HF_TOKEN
+    labels_local: str | None = None  # a labels file joined to local rows by line (PIQA, SIQA .lst)
+    labels_path: Path | None = None
+    labels_column: str = "label"
+    hf_fields: dict[str, FieldSpec] | None = field(default=None, hash=False)  # mappings for hub rows
 
 
 @dataclass(frozen=True)
@@ -61,6 +67,7 @@ class FieldSpec:
     ops: tuple[Any, ...] = ()  # as written: "strip" or {"regex": PATTERN} (checked by FieldOp on load)
     value: Any = msgspec.UNSET  # a constant instead of a column
     file: str | None = None  # a constant read from this text file ($EVALHARNESS_DATA_DIR/<file>, or absolute)
+    columns: tuple[str, ...] | None = None  # several columns gathered into a list (MMLU's choice0..choice3)
 
 
 @dataclass(frozen=True)
@@ -72,6 +79,7 @@ class FewShotSpec:
     answer_template: str = "{gold}"
     multiturn: bool = True
     separator: str = "\n\n"
+    draw: str = "once"  # once: the same exemplars for every item; per_item: drawn per item, never itself
 
 
 @dataclass(frozen=True)
@@ -137,6 +145,10 @@ class HubSpec(Strict, frozen=True):
     name: str | None = None
     split: str = "test"
     file: str | None = None
+    gated: bool = False  # access needs a token (HF_TOKEN); a failed load says so
+    # field mappings that replace the suite's when rows come from the hub (its layout may differ from the
+    # local file's, e.g. OpenBookQA's question_stem against question.stem)
+    fields: dict[str, str | FieldFile] | None = None
 
 
 class JoinFile(Strict, frozen=True):
@@ -166,6 +178,19 @@ class GeneratorRef(_NamedRef):
     what = "generator"
 
 
+class LabelsFile(Strict, frozen=True):
+    """Gold labels shipped apart from the rows, one a line (PIQA's valid-labels.lst, SIQA's dev-labels.lst):
+    line i becomes column `column` of row i. Joined to local files only (hub rows carry their labels)."""
+
+    local: str | None = None
+    path: str | None = None
+    column: str = "label"
+
+    def __post_init__(self) -> None:
+        if not self.local and not self.path:
+            raise ValueError("needs local (under $EVALHARNESS_DATA_DIR) or path (beside the suite)")
+
+
 class DatasetFile(Strict, frozen=True):
     """Where items come from: `--data`, a file shipped beside the suite (`path`), `$EVALHARNESS_DATA_DIR/
     <local>`, or the Hugging Face hub (`hf`). `join` adds a second file's columns row by row (`JoinFile`).
@@ -181,6 +206,7 @@ class DatasetFile(Strict, frozen=True):
     filter: dict[str, Any] | None = None
     join: JoinFile | None = None
     generator: GeneratorRef | None = None
+    labels: LabelsFile | None = None
 
     def __post_init__(self) -> None:
         if self.hf is None and not self.local and not self.path and self.generator is None:
@@ -191,6 +217,9 @@ class DatasetFile(Strict, frozen=True):
         path = Path(self.path) if self.path else None
         if path is not None and not path.is_absolute():
             path = base_dir / path
+        labels_path = Path(self.labels.path) if self.labels and self.labels.path else None
+        if labels_path is not None and not labels_path.is_absolute():
+            labels_path = base_dir / labels_path
         return DatasetSpec(
             hf_path=self.hf.path if self.hf else None, hf_name=self.hf.name if self.hf else None,
             hf_split=self.hf.split if self.hf else "test", hf_file=self.hf.file if self.hf else None,
@@ -199,7 +228,11 @@ class DatasetFile(Strict, frozen=True):
             filter=dict(self.filter) if self.filter else None,
             join=self.join.spec(base_dir) if self.join is not None else None,
             generator=self.generator.name if self.generator else None,
-            generator_options=dict(self.generator.options) if self.generator else {})
+            generator_options=dict(self.generator.options) if self.generator else {},
+            hf_gated=bool(self.hf and self.hf.gated),
+            labels_local=self.labels.local if self.labels else None, labels_path=labels_path,
+            labels_column=self.labels.column if self.labels else "label",
+            hf_fields=field_specs(self.hf.fields) if self.hf and self.hf.fields else None)
 
 
 class FieldOp:
@@ -258,22 +291,32 @@ class FieldOp:
 
 
 class FieldFile(Strict, frozen=True):
-    """A mapped field: a dataset `column` (dotted for nested records), a constant `value`, or the text of
-    a `file` under $EVALHARNESS_DATA_DIR (a constant too, e.g. BBH's few-shot prompt), then `ops`."""
+    """A mapped field: a dataset `column` (dotted for nested records), a constant `value`, the text of a
+    `file` under $EVALHARNESS_DATA_DIR (a constant too, e.g. BBH's few-shot prompt), or `columns` gathered
+    into a list (answer options spread over columns), then `ops`."""
 
     column: str | None = None
     value: Any = msgspec.UNSET
     file: str | None = None
     ops: tuple[FieldOp, ...] = ()
+    columns: list[str] | None = None
 
     def __post_init__(self) -> None:
-        given = [self.column is not None, self.value is not msgspec.UNSET, self.file is not None]
+        given = [self.column is not None, self.value is not msgspec.UNSET, self.file is not None,
+                 self.columns is not None]
         if sum(given) != 1:
-            raise ValueError("expected exactly one of column (a dataset column), value (a constant) or file "
-                             "(a text file under $EVALHARNESS_DATA_DIR)")
+            raise ValueError("expected exactly one of column (a dataset column), value (a constant), columns "
+                             "(columns gathered into a list) or file (a text file under $EVALHARNESS_DATA_DIR)")
 
     def spec(self) -> FieldSpec:
-        return FieldSpec(self.column or "", tuple(op.raw for op in self.ops), self.value, self.file)
+        columns = tuple(self.columns) if self.columns is not None else None
+        return FieldSpec(self.column or "", tuple(op.raw for op in self.ops), self.value, file=self.file,
+                         columns=columns)
+
+
+def field_specs(fields: dict[str, str | FieldFile]) -> dict[str, FieldSpec]:
+    """The runtime specs of a `fields:` mapping (a bare string is a column name)."""
+    return {key: FieldSpec(value) if isinstance(value, str) else value.spec() for key, value in fields.items()}
 
 
 class GraderRef(_NamedRef):
@@ -295,8 +338,11 @@ class FewShotFile(Strict, frozen=True):
     answer_template: str = "{gold}"
     multiturn: bool = True
     separator: str = "\n\n"
+    draw: Literal["once", "per_item"] = "once"
 
     def __post_init__(self) -> None:
+        if self.draw == "per_item" and self.dataset is None:
+            raise ValueError("draw: per_item needs a dataset to draw from")
         if self.count and self.dataset is None and len(self.inline) < self.count:
             raise ValueError(f"count is {self.count} but only {len(self.inline)} inline exemplars and no "
                              "dataset to draw from")
@@ -325,7 +371,7 @@ class PromptFile(Strict, frozen=True):
             f = self.fewshot
             shots = FewShotSpec(count=f.count, dataset=f.dataset.spec(base_dir) if f.dataset else None,
                                 inline=tuple(f.inline), seed=f.seed, answer_template=f.answer_template,
-                                multiturn=f.multiturn, separator=f.separator)
+                                multiturn=f.multiturn, separator=f.separator, draw=f.draw)
         tools = None
         if self.tools is not None:
             tools = ToolsSpec(field=self.tools.field, system=self.tools.system,
@@ -364,6 +410,8 @@ class TaskFile(Strict):
     graders: list[GraderRef] = msgspec.field(default_factory=list)
     solver: SolverRef = msgspec.field(default_factory=SolverRef)
     vars: dict[str, str | int | float | bool] = msgspec.field(default_factory=dict)
+    choices: ChoiceSpec | None = None
+    shuffle_choices: Annotated[int, msgspec.Meta(ge=0)] = 0
 
 
 DEFAULT_LENGTHS = (1024, 2048, 4096, 8192, 16384, 32768, 65536, 131072)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from evalharness.cli import card as card_command
 from evalharness.cli import commands as offline
 from evalharness.cli import run as running
 
@@ -22,6 +23,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     _add_run(commands)
+    _add_card(commands)
     _add_grade(commands)
     _add_report(commands)
     _add_compare(commands)
@@ -35,7 +37,29 @@ def _add_run(commands) -> None:
     run = commands.add_parser("run", help="run suites against a model and write run records")
     run.add_argument("suites", nargs="*", type=Path,
                      help="suite YAML files (see suites/); with --resume, default: the resumed run's suite")
-    endpoint = run.add_argument_group("endpoint (flags override --config)")
+    add_endpoint_args(run)
+    data = run.add_argument_group("data and output")
+    data.add_argument("--limit", type=int, help="evaluate only the first N items")
+    data.add_argument("--data", type=Path, help="read the items from this file instead (one suite only)")
+    data.add_argument("--output-dir", type=Path, default=Path("reports") / "runs",
+                      help="where run directories go (default reports/runs)")
+    add_cache_args(data)
+    data.add_argument("--no-report", action="store_true", help="skip writing report.html at the end")
+    data.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    data.add_argument("--resume", type=Path, metavar="RUN_DIR",
+                      help="continue this unfinished run directory: keep its answered samples, query only the "
+                           "missing ones (refused when the suite, model or settings differ)")
+    run.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE", dest="overrides",
+                     help="override a suite field, validated like the file and recorded in config.yaml, "
+                          "e.g. --set generation.max_tokens=1024 (repeatable)")
+    run.add_argument("--allow-unsafe-exec", action="store_true",
+                     help="let code graders run model code even when no sandbox isolation is available")
+    run.set_defaults(handler=running.cmd_run)
+
+
+def add_endpoint_args(parser) -> None:
+    """The endpoint flags `run` and `card` share (they override --config)."""
+    endpoint = parser.add_argument_group("endpoint (flags override --config)")
     endpoint.add_argument("--config", type=Path, help="endpoint profile, e.g. configs/ollama.yaml")
     endpoint.add_argument("--base-url", action="append", metavar="URL",
                           help="OpenAI-compatible base URL, e.g. http://localhost:8000/v1; repeat it for "
@@ -51,24 +75,35 @@ def _add_run(commands) -> None:
                           help="how function-calling suites offer functions: native (request tools) or prompt "
                                "(Phi-4-mini's system-prompt format, calls read from the text); default native, "
                                "prompt for the in-process model")
-    data = run.add_argument_group("data and output")
-    data.add_argument("--limit", type=int, help="evaluate only the first N items")
-    data.add_argument("--data", type=Path, help="read the items from this file instead (one suite only)")
-    data.add_argument("--output-dir", type=Path, default=Path("reports") / "runs",
-                      help="where run directories go (default reports/runs)")
-    data.add_argument("--cache", type=Path, help="response cache file (default reports/cache.sqlite)")
-    data.add_argument("--no-cache", action="store_true", help="neither read nor write the response cache")
-    data.add_argument("--no-report", action="store_true", help="skip writing report.html at the end")
+
+
+def add_cache_args(group) -> None:
+    group.add_argument("--cache", type=Path, help="response cache file (default reports/cache.sqlite)")
+    group.add_argument("--no-cache", action="store_true", help="neither read nor write the response cache")
+
+
+def _add_card(commands) -> None:
+    card = commands.add_parser(
+        "card", help="run a model card's benchmarks against one endpoint and compare with the card's figures",
+        description="Runs each benchmark row of a model card (default: Phi-4-mini-instruct's) against one "
+                    "endpoint and writes a table of card figure vs ours (95% CI, difference, verdict) to the "
+                    "terminal, card.json and card.html. The last stdout line is the card directory.")
+    add_endpoint_args(card)
+    data = card.add_argument_group("rows, data and output")
+    data.add_argument("--card", type=Path, default=None,
+                      help="card figures file (default configs/cards/phi-4-mini-instruct.yaml)")
+    data.add_argument("--suites", action="append", default=[], metavar="KEY[,KEY]",
+                      help="only these rows (keys: suite file names, e.g. mmlu,arc_challenge); repeatable")
+    data.add_argument("--set-suite", action="append", default=[], metavar="KEY=SUITE.yaml", dest="swaps",
+                      help="measure row KEY with another suite file, e.g. math=suites/math500.yaml")
+    data.add_argument("--limit", type=int, help="evaluate only the first N items of each suite (each subset)")
+    data.add_argument("--output-dir", type=Path, default=Path("reports") / "cards",
+                      help="where the card directory goes (default reports/cards); runs go inside it")
+    add_cache_args(data)
     data.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
-    data.add_argument("--resume", type=Path, metavar="RUN_DIR",
-                      help="continue this unfinished run directory: keep its answered samples, query only the "
-                           "missing ones (refused when the suite, model or settings differ)")
-    run.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE", dest="overrides",
-                     help="override a suite field, validated like the file and recorded in config.yaml, "
-                          "e.g. --set generation.max_tokens=1024 (repeatable)")
-    run.add_argument("--allow-unsafe-exec", action="store_true",
-                     help="let code graders run model code even when no sandbox isolation is available")
-    run.set_defaults(handler=running.cmd_run)
+    card.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE", dest="overrides",
+                      help="override a field of every suite, e.g. --set generation.max_tokens=1024 (repeatable)")
+    card.set_defaults(handler=card_command.cmd_card)
 
 
 def _add_grade(commands) -> None:

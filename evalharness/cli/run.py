@@ -19,9 +19,7 @@ from evalharness.errors import UserError
 def cmd_run(args) -> int:
     import asyncio
 
-    from evalharness.config import load_profile, make_provider, provider_for_options, resolve_endpoint
-    from evalharness.progress import Progress
-    from evalharness.runner import RunOptions, run_suite
+    from evalharness.runner import run_suite
     from evalharness.suite import load_suite
 
     resumed = _resume_settings(args) if args.resume else {}
@@ -36,32 +34,9 @@ def cmd_run(args) -> int:
     suites = [load_suite(path, args.overrides) for path in args.suites]
     if args.data and suites[0].subsets:
         raise UserError(f"--data names one file, but {suites[0].name} reads one per subset; use --limit instead")
-    profile = load_profile(args.config) if args.config else resumed.get("endpoint")
-    base_url = args.base_url[0] if args.base_url and len(args.base_url) == 1 else args.base_url
-    flags = {"base_url": base_url, "model": args.model, "api_key_env": args.api_key_env,
-             "concurrency": args.concurrency, "timeout_s": args.timeout_s, "max_retries": args.max_retries,
-             "tool_mode": args.tool_mode}
-    if args.model_path:  # a local model file: the provider that reads model files runs it
-        flags["options"] = {"model_path": args.model_path}
-        flags["provider"] = provider_for_options(flags["options"])
-    endpoint = resolve_endpoint(profile, flags)
-    provider = make_provider(endpoint)
-    cache = None
-    if not args.no_cache:
-        from evalharness.cache import ResponseCache
-
-        cache = ResponseCache(cache_path(args))
-    options = RunOptions(
-        output_dir=args.output_dir, data_file=args.data, limit=args.limit,
-        progress=Progress(enabled=not args.no_progress), concurrency=endpoint.concurrency,
-        tool_mode=endpoint.tool_mode,
-        grader_options={"code_exec": {"allow_unsafe_exec": True}} if args.allow_unsafe_exec else {},
-        config_extra={"endpoint": endpoint.redacted(),
-                      "cache": None if cache is None else str(cache.path)},
-        resume_dir=args.resume,
-        prices={"prompt_per_mtok": endpoint.price_prompt_per_mtok,
-                "completion_per_mtok": endpoint.price_completion_per_mtok, "currency": endpoint.currency},
-    )
+    endpoint, provider, cache = open_endpoint(args, resumed.get("endpoint"))
+    options = run_options(args, endpoint, cache, output_dir=args.output_dir, data_file=args.data,
+                          resume_dir=args.resume)
 
     ctrl_c = CtrlC()
 
@@ -87,6 +62,44 @@ def cmd_run(args) -> int:
     if any(o.aborted for o in outcomes):
         _exit_without_waiting(code)
     return code
+
+
+def open_endpoint(args, profile: dict[str, Any] | None = None):
+    """The endpoint the flags and `--config` (else `profile`) name, its provider, and the response cache
+    (None with --no-cache): shared by `run` and `card`."""
+    from evalharness.config import load_profile, make_provider, provider_for_options, resolve_endpoint
+
+    profile = load_profile(args.config) if args.config else profile
+    base_url = args.base_url[0] if args.base_url and len(args.base_url) == 1 else args.base_url
+    flags = {"base_url": base_url, "model": args.model, "api_key_env": args.api_key_env,
+             "concurrency": args.concurrency, "timeout_s": args.timeout_s, "max_retries": args.max_retries,
+             "tool_mode": args.tool_mode}
+    if args.model_path:  # a local model file: the provider that reads model files runs it
+        flags["options"] = {"model_path": args.model_path}
+        flags["provider"] = provider_for_options(flags["options"])
+    endpoint = resolve_endpoint(profile, flags)
+    provider = make_provider(endpoint)
+    cache = None
+    if not args.no_cache:
+        from evalharness.cache import ResponseCache
+
+        cache = ResponseCache(cache_path(args))
+    return endpoint, provider, cache
+
+
+def run_options(args, endpoint, cache, **settings: Any):
+    """The runner's options from the command line and the resolved endpoint (`settings` add to them)."""
+    from evalharness.progress import Progress
+    from evalharness.runner import RunOptions
+
+    unsafe = getattr(args, "allow_unsafe_exec", False)
+    return RunOptions(
+        limit=args.limit, progress=Progress(enabled=not args.no_progress), concurrency=endpoint.concurrency,
+        tool_mode=endpoint.tool_mode, grader_options={"code_exec": {"allow_unsafe_exec": True}} if unsafe else {},
+        config_extra={"endpoint": endpoint.redacted(), "cache": None if cache is None else str(cache.path)},
+        prices={"prompt_per_mtok": endpoint.price_prompt_per_mtok,
+                "completion_per_mtok": endpoint.price_completion_per_mtok, "currency": endpoint.currency},
+        **settings)
 
 
 def _exit_without_waiting(code: int) -> None:
@@ -169,8 +182,8 @@ def print_summary(results: dict[str, Any], stream=None) -> None:
         lo, hi = metric["ci95"]
         lines.append(f"  {name:<12} {metric['value']:.4f}  95% CI [{lo:.4f}, {hi:.4f}]")
     lat = r["latency_s"]
-    lines.append(f"  samples {r['n']}  errors {r['errors']}  cached {r['cached']}  requests {r['requests']}"
-                 f"  wall {r['wall_s']:.2f}s")
+    lines.append(f"  samples {r['n']}  errors {r['errors']}  no answer found {r.get('unextracted', 0)}"
+                 f"  cached {r['cached']}  requests {r['requests']}  wall {r['wall_s']:.2f}s")
     lines.append(f"  latency p50 {lat['p50']:.3f}s  p90 {lat['p90']:.3f}s  p99 {lat['p99']:.3f}s"
                  f"  tokens in {r['tokens']['prompt']} out {r['tokens']['completion']}")
     if r.get("cost"):

@@ -25,6 +25,7 @@ GRADERS: dict[str, str] = {
     "tool_call_ast": "evalharness.graders.tools.grader:ToolCallAST",
     "string_match_all": "evalharness.graders.string_match:StringMatchAll",    # RULER: every reference found
     "string_match_part": "evalharness.graders.string_match:StringMatchPart",  # RULER: any reference found
+    "choice": "evalharness.graders.choice:Choice",
 }
 
 __all__ = ["GRADERS", "Exchange", "Grade", "Grader", "GraderOptions", "grader_class", "make_grader", "check_options"]

@@ -110,9 +110,19 @@ class Grader:
 
     def final_answer(self, exchange: Exchange) -> Extraction:
         """The final answer in the response, by the run's extraction rules."""
-        choices = exchange.fields.get("choices")
-        context = Context(choices=tuple(map(str, choices))) if isinstance(choices, (list, tuple)) else None
-        return self.extractor(exchange.text, context)
+        return self.extractor(exchange.text, self.context(exchange))
+
+    def context(self, exchange: Exchange) -> Context | None:
+        """What context strategies may read about the item: its options as shown and their letters (a
+        `choices:` block's `choice_texts`/`choice_letters`, else a plain `choices` list)."""
+        fields = exchange.fields
+        texts, letters = fields.get("choice_texts"), fields.get("choice_letters")
+        if not isinstance(texts, (list, tuple)):
+            texts, letters = fields.get("choices"), None
+        if not isinstance(texts, (list, tuple)):
+            return None
+        labels = tuple(map(str, letters)) if isinstance(letters, (list, tuple)) else ()
+        return Context(choices=tuple(map(str, texts)), labels=labels)
 
     def grade_text(self, response: str | None, gold: Any = None, item: dict[str, Any] | None = None) -> Grade:
         """Grade a bare response text against `gold` (offline grading and tests)."""

@@ -193,3 +193,27 @@ def latency_cdfs(series: Sequence[tuple[str, Sequence[float]]], title: str) -> b
     ax.set_ylabel("% of requests finished")
     ax.legend(fontsize=8, loc="lower right")
     return _png(fig)
+
+
+def card_bars(rows: Sequence[tuple[str, float, float | None, tuple[float, float] | None]], title: str) -> bytes:
+    """Card figure against ours per benchmark (percent): grey bar = the card, blue bar = measured with its
+    95% interval; a benchmark without a measurement shows the card bar alone."""
+    fig, ax = _figure(7.2, 0.9 + 0.42 * max(1, len(rows)))
+    if not rows:
+        _empty(ax, "no rows")
+        return _png(fig)
+    ax.set_title(title, fontsize=11)
+    names = [name for name, _, _, _ in rows][::-1]
+    ys = list(range(len(rows)))
+    height = 0.38
+    for y, (_, card, ours, ci) in zip(ys, rows[::-1]):
+        ax.barh(y + height / 2, card, height, color=GREY, alpha=0.6)
+        if ours is None:
+            ax.text(1, y - height / 2, "not run", va="center", fontsize=8, color=GREY)
+            continue
+        err = [[max(0.0, ours - ci[0])], [max(0.0, ci[1] - ours)]] if ci else None
+        ax.barh(y - height / 2, ours, height, color=BLUE, xerr=err, ecolor="#1e3a8a", capsize=2)
+    ax.set_yticks(ys, names, fontsize=8)
+    ax.set_xlim(0, 100)
+    ax.set_xlabel("score % (grey: model card, blue: measured here with 95% CI)")
+    return _png(fig)

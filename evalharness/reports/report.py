@@ -120,6 +120,8 @@ def _run_section(i: int, s: RunSummary, label: str, plots_dir: Path, multi: bool
         h.card("latency p50", f"{s.latency['p50']:.2f} s", f"p90 {s.latency['p90']:.2f} s · p99 {s.latency['p99']:.2f} s"),
         h.card("output speed", f"{tps[len(tps) // 2]:.1f} tok/s" if tps else "—", "median per request"),
         h.card("errors", str(c["errors"]), f"{c['retries']} retries · {c['truncated']} cut off at max tokens"),
+        h.card("no answer found", str(c["unextracted"]),
+               "responses in which the grader found no answer (counted wrong)"),
     ]
     figures = []
 
@@ -146,7 +148,7 @@ def _run_section(i: int, s: RunSummary, label: str, plots_dir: Path, multi: bool
         breakdown_html.append(f"<h3>accuracy by {h.esc(key)}</h3>" + h.table(
             [key, "items", "accuracy", "95% CI"], [[r.group, r.n, h.pct(r.value), h.pct_ci(r.ci95)] for r in rows]))
     long_context = _long_context(run, title, prefix, plots_dir)
-    facts = _failures(s) + _facts(s)
+    facts = _choice_order(s) + _failures(s) + _facts(s)
     return (
         f'<section id="run-{i}"><h2>{h.esc(label)}</h2>'
         f'<p class="muted">{h.esc(run.path)}</p><div class="cards">{"".join(cards)}</div>'
@@ -184,12 +186,29 @@ def _long_context(run: Run, title: str, prefix: str, plots_dir: Path) -> str:
     return section_html(summarize(run.tally), title, figure)
 
 
+def _choice_order(s: RunSummary) -> str:
+    """Position bias of a `shuffle_choices` run: accuracy per option order and per gold letter."""
+    tally = s.run.tally
+    if tally.orders is None:
+        return ""
+    orders = tally.orders.results(tally.spec.presentations, tally.items.values())
+    letters = sorted(set(orders["accuracy_by_gold_letter"]) | set(orders["chosen_letters"]))
+    rows = [[letter, h.pct(orders["accuracy_by_gold_letter"][letter]) if letter in orders["accuracy_by_gold_letter"]
+             else "—", orders["chosen_letters"].get(letter, 0)] for letter in letters]
+    return (f"<h3>answer position ({orders['presentations']} option orders per item)</h3>"
+            f"<p class=muted>Right in every order: {h.pct(orders['all_orders_correct'])} of "
+            f"{orders['items_all_orders']} items. Accuracy that follows the gold letter rather than the item, "
+            "or one letter chosen far more often, is position bias.</p>"
+            + h.table(["letter", "accuracy when it is the gold", "times chosen"], rows))
+
+
 def _facts(s: RunSummary) -> str:
     res, c = s.run.results, s.counts
     rows: list[list[Any]] = [
         ["model", res.get("model", "—")], ["endpoint", res.get("base_url", "—")],
         ["completions (items × samples)", f"{c['samples']} ({c['items']} items)"],
-        ["correct completions", c["correct"]], ["failed requests", c["errors"]], ["retries", c["retries"]],
+        ["correct completions", c["correct"]], ["failed requests", c["errors"]],
+        ["no answer found (counted wrong)", c["unextracted"]], ["retries", c["retries"]],
         ["served from cache", c["cached"]], ["cut off at max tokens", c["truncated"]],
         ["tokens (prompt / completion)", f"{c['prompt_tokens']:,} / {c['completion_tokens']:,}"],
         ["wall time", f"{res['wall_s']:.1f} s" if isinstance(res.get("wall_s"), (int, float)) else "—"],

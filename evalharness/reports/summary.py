@@ -136,6 +136,7 @@ def _counts(run: Run) -> dict[str, int]:
         "correct": sum(1 for s in samples if s.correct),
         "errors": sum(1 for s in samples if s.error and s.error_kind != OVER_CONTEXT),
         "over_context": sum(1 for s in samples if s.error_kind == OVER_CONTEXT),
+        "unextracted": sum(1 for s in samples if s.extracted is None and not s.error),
         "retries": sum(max(0, s.attempts - 1) for s in samples),
         "cached": sum(1 for s in samples if s.cached),
         "truncated": sum(1 for s in samples if s.finish_reason == "length"),
