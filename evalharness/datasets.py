@@ -30,7 +30,7 @@ import msgspec
 
 from evalharness.errors import UserError
 from evalharness.items import Item
-from evalharness.suite_schema import DatasetSpec, FieldSpec, JoinSpec
+from evalharness.specs import DatasetSpec, FieldSpec, JoinSpec
 
 DATA_DIR_ENV = "EVALHARNESS_DATA_DIR"
 
