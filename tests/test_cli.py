@@ -121,3 +121,12 @@ def test_cache_stats_and_clear(tmp_path):
     cleared = run_cli("cache", "clear", "--cache", str(path))
     assert "removed 1 cached responses" in cleared.stdout
     assert "0 responses" in run_cli("cache", "stats", "--cache", str(path)).stdout
+
+
+def test_grade_help_names_every_built_in_grader():
+    from evalharness.cli.parser import GRADER_NAMES
+    from evalharness.graders import GRADERS
+
+    assert set(GRADER_NAMES) == set(GRADERS)
+    proc = run_cli("grade", "--help")
+    assert proc.returncode == 0 and all(name in proc.stdout for name in GRADERS)

@@ -10,6 +10,10 @@ from evalharness.cli import card as card_command
 from evalharness.cli import commands as offline
 from evalharness.cli import run as running
 
+# The built-in graders (graders.GRADERS, kept here so --help needs no import; a test checks they agree).
+GRADER_NAMES = ("exact_match", "math_equiv", "code_exec", "choice", "bbh_match", "tool_call_ast", "string_match_all",
+                "string_match_part")
+
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -107,8 +111,8 @@ def _add_card(commands) -> None:
 
 
 def _add_grade(commands) -> None:
-    grade = commands.add_parser("grade", help="re-grade records offline (exact_match, math_equiv, code_exec, ...)")
-    grade.add_argument("grader", help="grader name: exact_match, math_equiv, code_exec, tool_call_ast, or file.py:Class")
+    grade = commands.add_parser("grade", help="re-grade records offline with any grader")
+    grade.add_argument("grader", help=f"grader name: {', '.join(GRADER_NAMES)}, or file.py:Class")
     grade.add_argument("--input", type=Path, required=True, help="JSONL records with gold and response (or pred)")
     grade.add_argument("--output", type=Path, help="where to write graded records "
                                                    "(default: INPUT with .graded.jsonl)")
