@@ -37,6 +37,24 @@ class StubServer:
     def stats(self) -> dict:
         return httpx.get(self.root + "/_stats", timeout=5).json()
 
+    def settled(self, limit_s: float = 60, quiet_s: float = 0.3) -> dict:
+        """The stats once no request has been in flight for `quiet_s` (answers to a killed client are
+        counted when written; a request still in a socket buffer is read first)."""
+        import time
+
+        deadline = time.monotonic() + limit_s
+        quiet_since = None
+        while time.monotonic() < deadline:
+            stats = self.stats()
+            if stats["inflight"]:
+                quiet_since = None
+            elif quiet_since is None:
+                quiet_since = time.monotonic()
+            elif time.monotonic() - quiet_since >= quiet_s:
+                return stats
+            time.sleep(0.02)
+        return self.stats()
+
     def stop(self) -> None:
         self.proc.terminate()
         try:

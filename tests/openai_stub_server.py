@@ -209,7 +209,7 @@ def tokenize_route(path: str, body: dict, tokenizer: str) -> bytes:
 async def route(method: str, path: str, headers: dict[str, str], raw: bytes) -> bytes | None:
     if path == "/_stats":
         stats = {"requests": STATE["requests"], "by_status": dict(STATE["by_status"]),
-                 "answered": len(STATE["answered"]),
+                 "answered": len(STATE["answered"]), "inflight": STATE["inflight"],
                  "answered_twice": sum(1 for n in STATE["answered"].values() if n > 1),
                  "first_request_at": STATE.get("first"), "last_request_at": STATE.get("last"),
                  "max_inflight": STATE["max_inflight"], "seeds": STATE["seeds"],

@@ -66,8 +66,7 @@ def test_sigkill_then_resume_loses_nothing_and_pays_nothing_twice(tmp_path, stub
     proc.kill()
     proc.wait()
     assert run_dir is not None
-    time.sleep(0.3)  # answers the server was still writing to the dead process are counted by now
-    sent_before = stub_server.stats()["answered"]
+    sent_before = stub_server.settled()["answered"]  # answers still being written to the dead process count
     received_before = cached_answers(tmp_path / "cache.sqlite")
     recorded = {json.loads(line)["id"] for line in (run_dir / "samples.jsonl").read_text().splitlines()
                 if line.endswith("}")}
