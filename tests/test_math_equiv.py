@@ -232,3 +232,16 @@ def test_pool_replaces_a_worker_that_died_while_idle():
         assert pool.timeouts == 0
     finally:
         pool.close()
+
+
+def test_workers_run_in_their_own_session():
+    """A terminal Ctrl-C (SIGINT to the foreground process group) must not reach the sympy workers."""
+    import os
+
+    pool = WorkerPool(size=1, timeout_s=20.0)
+    try:
+        assert pool.compare("x+1", "1+x") == (True, None)
+        (worker,) = pool._workers
+        assert os.getsid(worker.proc.pid) == worker.proc.pid != os.getsid(0)
+    finally:
+        pool.close()

@@ -64,7 +64,7 @@ class MathEquiv(Grader):
 
     def setup(self) -> None:
         if importlib.util.find_spec("latex2sympy2_extended") is None:
-            raise UserError("math_equiv needs the LaTeX parser: pip install 'latex2sympy2_extended[antlr4_13_2]'")
+            raise UserError("math_equiv needs the LaTeX parser: pip install latex2sympy2_extended antlr4-python3-runtime==4.13.2")
         self.timeout_s = float(self.options.timeout_s)
         self.workers = int(self.options.workers or max(1, min(4, os.cpu_count() or 1)))
         self.max_answer_chars = int(self.options.max_answer_chars)

@@ -5,7 +5,9 @@ threads; a sympy call also cannot be interrupted from inside. So each comparison
 (`python -m evalharness.graders.math.worker`, talking JSON lines over pipes) and the caller waits on the
 pipe with `select` until its deadline. A worker that overruns is killed and replaced in the background;
 the caller gets `None` (no verdict) at once. Workers cap their own memory (RLIMIT_AS) and exit when their
-stdin closes, so they never outlive the parent; `close()` (also run at interpreter exit) ends them.
+stdin closes, so they never outlive the parent; `close()` (also run at interpreter exit) ends them. They run
+in their own session: a terminal Ctrl-C goes to the foreground process group, and the parent, not a
+KeyboardInterrupt in the middle of a comparison, decides when they stop.
 
 Callers take an idle worker from a queue, so any number of threads may call `compare` at once; the
 timeout starts when the comparison is sent, not while waiting for a free worker.
@@ -150,7 +152,8 @@ class WorkerPool:
         env = dict(os.environ)
         env["PYTHONPATH"] = _PACKAGE_ROOT + os.pathsep + env.get("PYTHONPATH", "")
         proc = subprocess.Popen([sys.executable, "-m", "evalharness.graders.math.worker"], stdin=subprocess.PIPE,
-                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env, close_fds=True)
+                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env, close_fds=True,
+                                start_new_session=True)  # a terminal Ctrl-C must not kill them mid-run
         worker = _Worker(proc)
         with self._lock:
             if self._closed:
