@@ -124,7 +124,7 @@ def _last_phrase(regex: re.Pattern, text: str) -> tuple[int, str] | None:
 
 def _answer_in_segment(segment: str) -> str | None:
     """Pick the answer out of the sentence after "final answer is": all math, or its last math/number."""
-    segment = segment.strip().strip('"“”').strip()
+    segment = re.sub(r'^(?:\\?["“”])+|(?:\\?["“”])+(?=[.\s]*$)', "", segment.strip()).strip()
     boxed = last_boxed(segment)
     if boxed is not None:
         return boxed
@@ -141,6 +141,11 @@ def _answer_in_segment(segment: str) -> str | None:
 
 def _span_text(match: re.Match) -> str:
     return next(group for group in match.groups() if group is not None).strip()
+
+
+def math_spans(text: str) -> list[tuple[int, int, str]]:
+    """Every `$...$`, `$$...$$`, `\\(...\\)`, `\\[...\\]` span in `text` as (start, end, content)."""
+    return [(m.start(), m.end(), _span_text(m)) for m in _MATH_SPAN_RE.finditer(text)]
 
 
 def looks_bare(text: str) -> bool:

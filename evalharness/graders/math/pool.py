@@ -73,7 +73,7 @@ class _Worker:
 
 
 class WorkerPool:
-    """`size` sympy workers; `compare(gold, pred)` -> (equal or None on timeout, error text or None)."""
+    """`size` sympy workers; `compare(gold, pred, rules)` -> (equal or None on timeout, error text or None)."""
 
     def __init__(self, size: int = 2, timeout_s: float = 1.0, start_timeout_s: float = 60.0):
         self.size = max(1, size)
@@ -97,14 +97,14 @@ class WorkerPool:
         for _ in range(self.size):
             self._spawn_async()
 
-    def compare(self, gold: str, pred: str) -> tuple[bool | None, str | None]:
+    def compare(self, gold: str, pred: str, rules: dict | None = None) -> tuple[bool | None, str | None]:
         self.start()
         for _ in range(2):  # a worker found dead (not one that overran) is replaced and the pair retried once
             worker = self._take_idle()
             if worker is None:
                 return None, self.spawn_error or "no sympy worker became ready"
             try:
-                worker.send({"gold": gold, "pred": pred})
+                worker.send({"gold": gold, "pred": pred, **({"rules": rules} if rules else {})})
                 reply = worker.read_line(time.monotonic() + self.timeout_s)
             except (OSError, ValueError):
                 reply = None

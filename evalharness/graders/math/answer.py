@@ -1,0 +1,90 @@
+"""The final answer of a math response, or of a gold that is a worked solution.
+
+On top of the run's extraction rules (extract.py), which find one answer, math answers may be spread:
+- several boxes for one question: "`\\boxed{(3,3)}` for part (a) and `\\boxed{(1,1)}`", "$\\boxed{1}$ red and
+  $\\boxed{2}$ blue", "`\\boxed{4} \\quad \\text{and} \\quad \\boxed{9}`". Going back from the box the rules
+  chose, an earlier box joins the answer when the text between them is short (at most 70 characters once
+  math delimiters, `\\quad` and `\\text{}` are dropped), has no word of correction or derivation ("wrong",
+  "but", "then", "so", ...), and is either only punctuation or holds a separator (and, or, a comma, a
+  semicolon). Repeated boxes count once.
+  So "I got $\\boxed{10}$, but that is wrong ... $\\boxed{12}$" is 12, and "\\boxed{1} no no no \\boxed{2}" is 2.
+- several math spans ending the text, joined by separators: "The solutions are $x = 2$ and $x = -5$.",
+  a gold written "$21, 16$ or $11$" (when the rules fell back to the last math span).
+Only the last 20,000 characters are searched (the answer lives at the end).
+"""
+
+from __future__ import annotations
+
+import re
+
+from evalharness.extract import DEFAULT_STRATEGIES, Extractor, find_boxed, math_spans
+
+MAX_TEXT_CHARS = 20_000
+_GOLD_EXTRACTOR = Extractor(None, DEFAULT_STRATEGIES, bare=True)
+_STOP_WORDS = frozenset("""not no wrong incorrect instead but however actually wait rather mistake mistaken
+    correction correct then so thus therefore hence next finally gives giving get gets got becomes equals
+    check recheck rechecking earlier previous previously""".split())
+_SEPARATOR = re.compile(r"\b(?:and|or)\b|[,;]")
+_GAP_NOISE = re.compile(r"\\(?:text|textbf|mathrm|mbox)\s*\{([^{}]*)\}|\\q?quad|\\[,;:! ]|\\[()\[\]]|\$")
+_SPAN_GAP = re.compile(r"\s*(?:,|;)?\s*(?:(?:and|or)\s+)?")
+
+
+def final_answer(text: str, extractor: Extractor | None = None) -> tuple[str, str]:
+    """(answer, how): the extractor's answer, widened to spread boxes or a closing run of math spans."""
+    text = tail(text or "")
+    found = (extractor or _GOLD_EXTRACTOR)(text)
+    if found.answer is None:
+        return text.strip(), "whole"
+    if found.how == "boxed":
+        return spread_boxes(text) or found.answer, found.how
+    if found.how in ("last_math", "last_number"):
+        joined = closing_spans(text)
+        if joined is not None:
+            return joined, "last_math"
+    return found.answer, found.how
+
+
+def spread_boxes(text: str) -> str | None:
+    """The last box's content joined with the earlier boxes that belong to the same answer (see above)."""
+    boxes = find_boxed(text)
+    if not boxes:
+        return None
+    chosen = [boxes[-1]]
+    for box in reversed(boxes[:-1]):
+        if not _joins(text[box[1] : chosen[0][0]]):
+            break
+        chosen.insert(0, box)
+    contents = []
+    for _, _, content in chosen:
+        content = content.strip()
+        if not contents or contents[-1] != content:
+            contents.append(content)
+    return ", ".join(contents)
+
+
+def _joins(gap: str) -> bool:
+    if len(gap) > 140:
+        return False
+    clean = _GAP_NOISE.sub(lambda m: f" {m.group(1)} " if m.group(1) else " ", gap).strip()
+    if len(clean) > 70 or any(word in _STOP_WORDS for word in re.findall(r"[a-z]+", clean.lower())):
+        return False
+    return not re.sub(r"[\s,;.]", "", clean) or bool(_SEPARATOR.search(clean))
+
+
+def closing_spans(text: str) -> str | None:
+    """Two or more math spans that end the text, separated only by commas, "and", "or": joined by commas."""
+    spans = math_spans(text)
+    if len(spans) < 2 or re.search(r"[A-Za-z0-9]", text[spans[-1][1] :]):
+        return None
+    chosen = [spans[-1]]
+    for span in reversed(spans[:-1]):
+        if not _SPAN_GAP.fullmatch(text[span[1] : chosen[0][0]]):
+            break
+        chosen.insert(0, span)
+    if len(chosen) < 2 or any(not content for _, _, content in chosen):
+        return None
+    return ", ".join(content for _, _, content in chosen)
+
+
+def tail(text: str) -> str:
+    return text[-MAX_TEXT_CHARS:] if len(text) > MAX_TEXT_CHARS else text
