@@ -155,7 +155,8 @@ def looks_bare(text: str) -> bool:
         return False
     if re.search(r"(?<!\\)\$", text) or "\\[" in text or "\\(" in text or _BOX_RE.search(text):
         return False
-    words = [w.lower() for w in _WORD_RE.findall(_TEXT_CMD_RE.sub(" ", text))]
+    unglued = re.sub(r"(?<=[\d)\]}])(or|and)(?=[A-Z(\[\\\d-])", r" \1 ", text)  # `(11,7)or(7,11)`
+    words = [w.lower() for w in _WORD_RE.findall(_TEXT_CMD_RE.sub(" ", unglued))]
     prose = [w for w in words if w not in _BARE_WORDS]
     return not prose or not re.search(r"\d", text)
 

@@ -6,10 +6,12 @@ On top of the run's extraction rules (extract.py), which find one answer, math a
   chose, an earlier box joins the answer when the text between them is short (at most 70 characters once
   math delimiters, `\\quad` and `\\text{}` are dropped), has no word of correction or derivation ("wrong",
   "but", "then", "so", ...), and is either only punctuation or holds a separator (and, or, a comma, a
-  semicolon). Repeated boxes count once.
+  semicolon). Repeated boxes, and boxes of the same number written two ways, count once.
   So "I got $\\boxed{10}$, but that is wrong ... $\\boxed{12}$" is 12, and "\\boxed{1} no no no \\boxed{2}" is 2.
 - several math spans ending the text, joined by separators: "The solutions are $x = 2$ and $x = -5$.",
   a gold written "$21, 16$ or $11$" (when the rules fell back to the last math span).
+- but not a value inside inline math broken over lines at the very end (`Answer $ \\n 9 \\n $`): inline
+  math cannot span lines, so that is no answer (display math `$$`/`\\[` may).
 Only the last 20,000 characters are searched (the answer lives at the end).
 """
 
@@ -18,6 +20,7 @@ from __future__ import annotations
 import re
 
 from evalharness.extract import DEFAULT_STRATEGIES, Extractor, find_boxed, math_spans
+from evalharness.graders.math.normalize import key, normalize, plain_number, restore_escapes
 
 MAX_TEXT_CHARS = 20_000
 _GOLD_EXTRACTOR = Extractor(None, DEFAULT_STRATEGIES, bare=True)
@@ -27,17 +30,21 @@ _STOP_WORDS = frozenset("""not no wrong incorrect instead but however actually w
 _SEPARATOR = re.compile(r"\b(?:and|or)\b|[,;]")
 _GAP_NOISE = re.compile(r"\\(?:text|textbf|mathrm|mbox)\s*\{([^{}]*)\}|\\q?quad|\\[,;:! ]|\\[()\[\]]|\$")
 _SPAN_GAP = re.compile(r"\s*(?:,|;)?\s*(?:(?:and|or)\s+)?")
+# Inline math cannot span lines: `$ \n 9 \n $` or `\( \n 9 \n \)` at the end is malformed, not an answer.
+_BROKEN_INLINE = re.compile(r"(?<![\\$])\$(?!\$)[^$]*\n[^$]*(?<![\\$])\$(?!\$)|\\\([^\n]*\n.*?\\\)", re.DOTALL)
 
 
 def final_answer(text: str, extractor: Extractor | None = None) -> tuple[str, str]:
     """(answer, how): the extractor's answer, widened to spread boxes or a closing run of math spans."""
-    text = tail(text or "")
+    text = restore_escapes(tail(text or ""))
     found = (extractor or _GOLD_EXTRACTOR)(text)
     if found.answer is None:
         return text.strip(), "whole"
     if found.how == "boxed":
         return spread_boxes(text) or found.answer, found.how
     if found.how in ("last_math", "last_number"):
+        if _in_broken_inline(text, found.answer):
+            return text.strip(), "whole"
         joined = closing_spans(text)
         if joined is not None:
             return joined, "last_math"
@@ -54,12 +61,19 @@ def spread_boxes(text: str) -> str | None:
         if not _joins(text[box[1] : chosen[0][0]]):
             break
         chosen.insert(0, box)
-    contents = []
+    contents, seen = [], []
     for _, _, content in chosen:
         content = content.strip()
-        if not contents or contents[-1] != content:
-            contents.append(content)
+        value = _plain_value(content)
+        if content in contents or (value is not None and value in seen):
+            continue  # the same answer twice ("$\\boxed{15\\frac{39}{40}}$, or $\\boxed{\\frac{639}{40}}$")
+        contents.append(content)
+        seen.append(value)
     return ", ".join(contents)
+
+
+def _plain_value(content: str):
+    return plain_number(key(normalize(content))) if len(content) < 60 else None
 
 
 def _joins(gap: str) -> bool:
@@ -68,7 +82,9 @@ def _joins(gap: str) -> bool:
     clean = _GAP_NOISE.sub(lambda m: f" {m.group(1)} " if m.group(1) else " ", gap).strip()
     if len(clean) > 70 or any(word in _STOP_WORDS for word in re.findall(r"[a-z]+", clean.lower())):
         return False
-    return not re.sub(r"[\s,;.]", "", clean) or bool(_SEPARATOR.search(clean))
+    if not re.search(r"[A-Za-z0-9]", clean) and len(clean) <= 10:
+        return True  # `\\boxed{1}\\boxed{2}`, `\\boxed{1}, \\boxed{2}`
+    return bool(_SEPARATOR.search(clean))
 
 
 def closing_spans(text: str) -> str | None:
@@ -84,6 +100,15 @@ def closing_spans(text: str) -> str | None:
     if len(chosen) < 2 or any(not content for _, _, content in chosen):
         return None
     return ", ".join(content for _, _, content in chosen)
+
+
+def _in_broken_inline(text: str, answer: str) -> bool:
+    """The fallback answer sits in a malformed inline span (one that spans lines) that ends the text."""
+    end = text[-400:]
+    last = None
+    for last in _BROKEN_INLINE.finditer(end):
+        pass
+    return last is not None and not end[last.end() :].strip() and answer in last.group(0)
 
 
 def tail(text: str) -> str:

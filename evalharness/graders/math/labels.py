@@ -118,7 +118,9 @@ def _value_text(part: tuple[str | None, str]) -> str:
 
 
 def _canonical(name: str) -> str:
-    return re.sub(r"[\s{}]|\\left|\\right", "", name).replace("\\|", "|")
+    """The name as compared: no spaces or braces, and no argument list (`W(n)` and `W(x)` are one function)."""
+    name = re.sub(r"[\s{}]|\\left|\\right", "", name).replace("\\|", "|")
+    return re.sub(r"(?<=[A-Za-z'])\([a-zA-Z,]*\)$", "", name) if not name.startswith("(") else name
 
 
 def _has_variable(s: str) -> bool:

@@ -21,7 +21,7 @@ _REPLACEMENTS = [
     (re.compile(r"\\[dtc]frac(?![a-zA-Z])"), r"\\frac"),
     (re.compile(r"\\(?:left|right|bigl|bigr|Bigl|Bigr|big|Big|middle)(?![a-zA-Z])\s*\.?"), ""),
     (re.compile(r"\\(?:displaystyle|textstyle|scriptstyle|limits)(?![a-zA-Z])"), ""),
-    (re.compile(r"(?<!\\)\\(?:!|,|;|:|>|quad|qquad)(?![a-zA-Z])|(?<!\\)\\ |~"), " "),
+    (re.compile(r"(?<!\\)\\(?:(?:!|,|;|:|>)(?![a-zA-Z])|q?quad)|(?<!\\)\\ |~"), " "),  # `\\quadx` too
     (re.compile(r"\{,\}"), ","),
     (re.compile(r"\\(sin|cos|tan|cot|sec|csc)\s*\(?\s*(\d+(?:\.\d+)?)\s*(?:\^\s*\{?\s*\\circ\s*\}?|°)\s*\)?"),
      r"\\\1(\2\\pi/180)"),  # \sin 60^\circ is sin of 60 degrees
@@ -57,7 +57,7 @@ def normalize(answer: str, reduce_assignment: bool = True) -> str:  # noqa: C901
 
     `reduce_assignment=False` keeps `y = 2x + 3` whole, for comparing against a gold that is an equation.
     """
-    s = _strip_delimiters(_restore_escapes(answer or ""))
+    s = _strip_delimiters(restore_escapes(answer or ""))
     if "\\begin{" not in s:
         s = re.sub(r"\\\\(?=[a-zA-Z])", r"\\", s)  # `\\frac` written with an escaped backslash
     s = re.sub(r"^\*\*(.+)\*\*$", r"\1", s)  # markdown bold **73**
@@ -103,7 +103,7 @@ def _strip_delimiters(s: str) -> str:
 _ESCAPES = {"\x0c": "\\f", "\x07": "\\a", "\x08": "\\b", "\x0b": "\\v"}
 
 
-def _restore_escapes(s: str) -> str:
+def restore_escapes(s: str) -> str:
     """`\\frac` that became a form feed + `rac` (a non-raw Python string): restore the backslash command.
     Tabs are left alone (they are also ordinary whitespace); `\\r` only before a letter (`\\right`)."""
     if not any(ch in s for ch in "\x0c\x07\x08\x0b\r"):
