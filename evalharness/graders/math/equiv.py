@@ -1,10 +1,12 @@
 """`math_equiv`: is the model's final answer mathematically the gold answer?
 
-Pipeline per pair: extract the final answer from the response (and from the gold, which may itself be a
-worked solution with a `\\boxed{}`), normalise both strings (math_normalize), then decide in-process when
-that is cheap and certain (equal strings, two plain numbers, two words, a choice letter) and otherwise ask
-a sympy worker process (math_pool -> math_compare) under a per-comparison timeout. The parent never
-imports sympy, so a run whose answers are all plain numbers starts instantly.
+Pipeline per pair: find the final answer in the response, and in the gold when it is a worked solution
+(answer.py: the run's extraction rules, widened to answers spread over several boxes or closing math
+spans), normalise both strings (normalize.py), resolve labels (`AB = 4, CD = 5` against `4, 5`, labels.py),
+then decide in-process when that is cheap and certain (equal strings, two plain numbers under the
+rounding rule of rounding.py, two words, a choice letter, shapes that cannot match) and otherwise ask a
+sympy worker process (pool.py -> compare.py) under a per-comparison timeout. The parent never imports
+sympy, so a run whose answers are all plain numbers starts instantly. docs/math_equiv.md states every rule.
 
 Options (`MathEquivOptions`, from the suite's `grader:` mapping; extraction follows the run's `extract:`
 block, see extract.py, with `bare` answers always accepted):
@@ -16,6 +18,12 @@ block, see extract.py, with `bare` answers always accepted):
 - `workers` (default: CPU count, at most 4): sympy worker processes.
 - `max_answer_chars` (default 400; MATH's longest gold is under 100): longer extracted answers, and answers
   nested deeper than 12 brackets, are only compared as exact strings.
+- `list_order` (default `auto`): bare lists of values match in the gold's order or, when the prediction
+  lists them sorted, in any order; `any`: any order; `written`: as written (lists of tuples too).
+- `set_relation` (default true): a gold set (`x \\in [-2, 7]`) accepts a relation with that solution set
+  (`-2 \\le x \\le 7`); false: only a set (a gold relation always accepts its solution set).
+- `rounded_min_digits` (default 4): significant digits a decimal must state to equal an exact gold it
+  rounds (`0.3333` = 1/3); null: decimals must be exact.
 
 Hostile input (power towers, 10,000-character expressions, 200 KB of garbage) ends as "not equal" well
 within 2 s: length caps apply before any regex work, power towers are caught before evaluation, and the
