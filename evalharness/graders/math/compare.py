@@ -52,8 +52,9 @@ def _exact(parsed, literals: dict):
 def parse_answer(s: str):
     """A sympy object, a BareList of them, or the lower-cased text when nothing parses."""
     parts = split_top_level(s)
-    if len(parts) == 1 and len(_split_pm(parts[0])) == 2:
-        return PlusMinus(_parse_item(part) for part in _split_pm(parts[0]))
+    expanded = [value for part in parts for value in _split_pm(part)]
+    if len(expanded) > len(parts):  # `1 \pm \sqrt{19}`, `0, \pm 1`: a set of values
+        return PlusMinus(_parse_item(part) for part in expanded)
     if len(parts) > 1:
         return BareList(_parse_item(part) for part in parts)
     return _parse_item(parts[0])

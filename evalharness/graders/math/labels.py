@@ -22,7 +22,7 @@ import re
 from evalharness.graders.math.normalize import split_top_level
 
 _WORD = r"(?:[A-Za-z]{1,12}|\\(?!frac|sqrt|sin|cos|tan|log|ln|exp|cdot|times|left|right|pm|infty)[a-zA-Z]+)"
-_ATOM = _WORD + r"(?:_\{?[\w,]+\}?)?'*(?:\^\{?\*\}?)?(?:\([a-zA-Z, ]*\))?"
+_ATOM = _WORD + r"(?:_(?:\{[^{}=]{1,20}\}|[\w,]+))?'*(?:\^\{?\*\}?)?(?:\([a-zA-Z, ]*\))?"
 _NAME = re.compile(
     r"\s*(?:(?:m\s*)?\\angle\s*{a}|\\overline\{{{a}\}}|\\?\|\s*{a}\s*\\?\||{a}(?:\s*:\s*{a})+|\\frac\{{{a}\}}\{{{a}\}}"
     r"|{a}\s*/\s*{a}|\(\s*{a}(?:\s*,\s*{a})*\s*\)|{a}(?:\s+[A-Za-z]{{2,12}}){{0,3}})\s*".format(a=_ATOM)
