@@ -62,7 +62,8 @@ class MathEquivOptions(GraderOptions):
     max_answer_chars: Annotated[int, msgspec.Meta(ge=1)] = 400
     list_order: Literal["auto", "any", "written"] = "auto"  # bare lists of values (structures.py)
     set_relation: bool = True  # a set gold accepts a relation with that solution set
-    rounded_min_digits: Annotated[int, msgspec.Meta(ge=1)] | None = DEFAULT_MIN_DIGITS  # None: no rounded answers
+    # significant digits a predicted decimal must state to equal an exact gold it rounds; None: exact only
+    rounded_min_digits: Annotated[int, msgspec.Meta(ge=1)] | None = DEFAULT_MIN_DIGITS
 
 
 class MathEquiv(Grader):

@@ -60,7 +60,7 @@ def split_label(part: str) -> tuple[str | None, str]:
 
 def values(answer: str) -> str:
     """`answer` with every label dropped (what `normalize` returns by default)."""
-    return ", ".join(_value_text(part) for part in _parts(answer))
+    return ", ".join(value for _, value in _parts(answer))
 
 
 def resolve(gold: str, pred: str) -> tuple[str, str] | None:
@@ -111,10 +111,6 @@ def _join(parts: list[tuple[str | None, str]], ordered: bool) -> str:
 
 def _bases(names: list[str]) -> list[str]:
     return [re.sub(r"_.*$", "", name) for name in names]
-
-
-def _value_text(part: tuple[str | None, str]) -> str:
-    return part[1]
 
 
 def _canonical(name: str) -> str:

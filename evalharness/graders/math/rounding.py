@@ -43,11 +43,17 @@ def rounds_to(value, decimal: Fraction, places: int) -> bool:
     with localcontext() as ctx:
         ctx.prec = 60
         try:
-            exact = Decimal(value.numerator) / Decimal(value.denominator) if isinstance(value, Fraction) else Decimal(repr(value) if isinstance(value, float) else str(value))
+            exact = _decimal(value)
             rounded = exact.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
         except (InvalidOperation, ValueError, ArithmeticError):
             return False
         return Fraction(rounded) == decimal
+
+
+def _decimal(value) -> Decimal:
+    if isinstance(value, Fraction):
+        return Decimal(value.numerator) / Decimal(value.denominator)
+    return Decimal(repr(value) if isinstance(value, float) else str(value))
 
 
 def rounded_equal(gold_value, gold_literal: str | None, pred_value, pred_literal: str | None,
