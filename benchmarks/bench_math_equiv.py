@@ -2,7 +2,7 @@
 
 Run: python benchmarks/bench_math_equiv.py
 Prints
-- accuracy on the labelled set tests/data/math_equiv_cases.jsonl;
+- accuracy on the labelled set tests/data/math_equiv_cases.jsonl, overall and by tag (answer family);
 - worker start-up time, then pairs/s with the workers up (parse caches empty) on the labelled set and on
   MATH-500 style pairs (each gold against its own worked solution, a re-written equal form, and the next
   item's gold); the target is >= 200 pairs/s on 2 cores;
@@ -100,6 +100,11 @@ def main() -> None:
     share = sum(grade.details.get("method") == "sympy" for grade, _ in results) / len(results)
     print(f"labelled set: accuracy {agree / len(cases):.4f} ({agree}/{len(cases)}); {len(cases) / elapsed:.0f} pairs/s "
           f"({share:.0%} needed sympy)")
+    families = {}
+    for (grade, _), case in zip(results, cases):
+        right, total = families.get(case["tag"], (0, 0))
+        families[case["tag"]] = (right + (grade.correct == case["equal"]), total + 1)
+    print("  by tag: " + ", ".join(f"{tag} {right}/{total}" for tag, (right, total) in sorted(families.items())))
     grader.close()
     grader, _ = warm_grader()  # fresh workers: the slowest case is timed with cold parse caches
     sequential = timed_grades(grader, [(case["pred"], case["gold"]) for case in cases], threads=1)

@@ -125,7 +125,7 @@ def _last_phrase(regex: re.Pattern, text: str) -> tuple[int, str] | None:
 
 def _answer_in_segment(segment: str) -> str | None:
     """Pick the answer out of the sentence after "final answer is": all math, or its last math/number."""
-    segment = segment.strip().strip('"“”').strip()
+    segment = re.sub(r'^(?:\\?["“”])+|(?:\\?["“”])+(?=[.\s]*$)', "", segment.strip()).strip()
     boxed = last_boxed(segment)
     if boxed is not None:
         return boxed
@@ -144,6 +144,11 @@ def _span_text(match: re.Match) -> str:
     return next(group for group in match.groups() if group is not None).strip()
 
 
+def math_spans(text: str) -> list[tuple[int, int, str]]:
+    """Every `$...$`, `$$...$$`, `\\(...\\)`, `\\[...\\]` span in `text` as (start, end, content)."""
+    return [(m.start(), m.end(), _span_text(m)) for m in _MATH_SPAN_RE.finditer(text)]
+
+
 def looks_bare(text: str) -> bool:
     """True for a bare answer (math with at most unit words), False for prose that needs extraction."""
     text = text.strip()
@@ -151,7 +156,8 @@ def looks_bare(text: str) -> bool:
         return False
     if re.search(r"(?<!\\)\$", text) or "\\[" in text or "\\(" in text or _BOX_RE.search(text):
         return False
-    words = [w.lower() for w in _WORD_RE.findall(_TEXT_CMD_RE.sub(" ", text))]
+    unglued = re.sub(r"(?<=[\d)\]}])(or|and)(?=[A-Z(\[\\\d-])", r" \1 ", text)  # `(11,7)or(7,11)`
+    words = [w.lower() for w in _WORD_RE.findall(_TEXT_CMD_RE.sub(" ", unglued))]
     prose = [w for w in words if w not in _BARE_WORDS]
     return not prose or not re.search(r"\d", text)
 

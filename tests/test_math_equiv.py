@@ -232,3 +232,105 @@ def test_pool_replaces_a_worker_that_died_while_idle():
         assert pool.timeouts == 0
     finally:
         pool.close()
+
+
+def test_workers_run_in_their_own_session():
+    """A terminal Ctrl-C (SIGINT to the foreground process group) must not reach the sympy workers."""
+    import os
+
+    pool = WorkerPool(size=1, timeout_s=20.0)
+    try:
+        assert pool.compare("x+1", "1+x") == (True, None)
+        (worker,) = pool._workers
+        assert os.getsid(worker.proc.pid) == worker.proc.pid != os.getsid(0)
+    finally:
+        pool.close()
+
+
+FAMILIES = ["labelled_gold", "spread_answers", "collections", "relation_vs_set", "rounded_decimals", "solution_gold",
+            "strict"]
+
+
+def test_every_family_has_labelled_cases_both_ways():
+    cases = [json.loads(line) for line in CASES.read_text().splitlines() if line.strip()]
+    for family in FAMILIES:
+        verdicts = [case["equal"] for case in cases if case["tag"] == family]
+        assert len(verdicts) >= 7 and set(verdicts) == {True, False}, family
+
+
+@pytest.mark.parametrize("gold, pred, equal", [
+    ("1/3", "0.3333", True), ("1/3", "0.333", True), ("1/3", "0.3", False), ("1/3", "0.3334", False), ("8/3", "2.6667", True),
+    ("8/3", "2.6666", False), ("14/3", "4.67", True), ("2/3", "0.66", False), ("3", "2.9999", False), ("250", "250.4", False),
+    ("33.3", "100/3", True), ("0.29", "0.2902", True), ("2.5", "2.45", False), ("16386.17", "16386.2", False),
+    ("16386.17", "16386.169", True), ("12.5", "12.49", False),
+])
+def test_rounding_rule_is_tied_to_the_digits_written(gold, pred, equal):
+    from fractions import Fraction
+
+    from evalharness.graders.math.rounding import places_of, rounded_equal
+
+    g, p = Fraction(gold), Fraction(pred)
+    verdict = g == p or rounded_equal(g, gold if places_of(gold) else None, p, pred if places_of(pred) else None)
+    assert verdict is equal
+
+
+@pytest.mark.parametrize("gold, pred, expected", [
+    ("AB = 4, CD = 5", "4, 5", ("(4, 5)", "4, 5")),
+    ("m = 3, n = 8", "n = 8, m = 3", ("(3, 8)", "(3, 8)")),
+    ("x_1 = 2, x_2 = -5", "x = -5, x = 2", ("2, -5", "-5, 2")),
+    ("a = 4, -8, -10", "-10, -8, 4", ("4, -8, -10", "-10, -8, 4")),
+    ("|PQ| = 3", "3", ("3", "3")),
+    ("V_1:V_2 = 2:5", "2:5", ("2:5", "2:5")),
+    (r"\frac{a}{b} = \frac{1}{\sqrt{6}}", r"\frac{1}{\sqrt{6}}", (r"\frac{1}{\sqrt{6}}", r"\frac{1}{\sqrt{6}}")),
+    ("(p=5, q=2), (p=7, q=2)", "(5,2), (7,2)", ("(5, 2), (7, 2)", "(5,2), (7,2)")),
+    ("W(n) = 1, W(n) = -1", "W(x) = 1, W(x) = -1", ("1, -1", "1, -1")),
+    ("x = 2", "y = 2", None),
+    ("7 = 11a+c", "11a+c", ("7 = 11a+c", "11a+c")),
+])
+def test_labels_are_resolved_against_the_other_side(gold, pred, expected):
+    from evalharness.graders.math.labels import resolve
+
+    assert resolve(gold, pred) == expected
+
+
+@pytest.mark.parametrize("text, answer", [
+    (r"For (a) it is $\boxed{(3,3)}$ and for (b) it is $\boxed{(1,1)}$.", "(3,3), (1,1)"),
+    (r"So $\boxed{1}$ red and $\boxed{2}$ blue.", "1, 2"),
+    (r"\boxed{1}\boxed{2}", "1, 2"),
+    (r"I got $\boxed{10}$, but that is wrong. The count is $\boxed{12}$.", "12"),
+    (r"\boxed{1} no no no no no \boxed{2}", "2"),
+    (r"First $\boxed{200}$, then $\boxed{255}$.", "255"),
+    (r"$x = \boxed{3\frac{1}{2}}$, or $\boxed{\frac{7}{2}}$.", r"3\frac{1}{2}"),
+    ("The solutions are $x = 2$ and $x = -5$.", "x = 2, x = -5"),
+    ("$21, 16$ or $11$", "21, 16, 11"),
+    ("Answer $ \n 9 \n $", "Answer $ \n 9 \n $"),
+])
+def test_final_answer_gathers_spread_answers(text, answer):
+    from evalharness.graders.math.answer import final_answer
+
+    assert final_answer(text)[0] == answer
+
+
+@pytest.mark.parametrize("options, gold, pred, equal", [
+    ({}, "10, 4, -2", "4, 10, -2", False), ({}, "10, 4, -2", "-2, 4, 10", True),
+    ({"list_order": "any"}, "10, 4, -2", "4, 10, -2", True), ({"list_order": "written"}, "10, 4, -2", "-2, 4, 10", False),
+    ({"list_order": "written"}, "(1,2), (2,1)", "(2,1), (1,2)", False), ({}, "(1,2), (2,1)", "(2,1), (1,2)", True),
+    ({}, r"x \in [-2, 7]", r"-2 \le x \le 7", True), ({"set_relation": False}, r"x \in [-2, 7]", r"-2 \le x \le 7", False),
+    ({"set_relation": False}, r"-2 \le x \le 7", r"x \in [-2, 7]", True),
+    ({}, r"\frac{1}{3}", "0.3333", True), ({"rounded_min_digits": None}, r"\frac{1}{3}", "0.3333", False),
+    ({"rounded_min_digits": 4}, r"\frac{14}{3}", "4.67", False), ({}, r"\frac{14}{3}", "4.67", True),
+    ({"rounded_min_digits": None}, r"\left[\frac{1}{3}, 1\right]", "[0.3333, 1]", False),
+])
+def test_options_change_the_rules(options, gold, pred, equal):
+    grader = make_grader("math_equiv", options)
+    try:
+        assert grader.grade_text(pred, gold, {}).correct is equal
+    finally:
+        grader.close()
+
+
+def test_rule_options_are_checked():
+    with pytest.raises(UserError):
+        make_grader("math_equiv", {"list_order": "sorted"})
+    with pytest.raises(UserError):
+        make_grader("math_equiv", {"rounded_min_digits": 0})

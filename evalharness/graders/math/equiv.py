@@ -1,10 +1,12 @@
 """`math_equiv`: is the model's final answer mathematically the gold answer?
 
-Pipeline per pair: extract the final answer from the response (and from the gold, which may itself be a
-worked solution with a `\\boxed{}`), normalise both strings (math_normalize), then decide in-process when
-that is cheap and certain (equal strings, two plain numbers, two words, a choice letter) and otherwise ask
-a sympy worker process (math_pool -> math_compare) under a per-comparison timeout. The parent never
-imports sympy, so a run whose answers are all plain numbers starts instantly.
+Pipeline per pair: find the final answer in the response, and in the gold when it is a worked solution
+(answer.py: the run's extraction rules, widened to answers spread over several boxes or closing math
+spans), normalise both strings (normalize.py), resolve labels (`AB = 4, CD = 5` against `4, 5`, labels.py),
+then decide in-process when that is cheap and certain (equal strings, two plain numbers under the
+rounding rule of rounding.py, two words, a choice letter, shapes that cannot match) and otherwise ask a
+sympy worker process (pool.py -> compare.py) under a per-comparison timeout. The parent never imports
+sympy, so a run whose answers are all plain numbers starts instantly. docs/math_equiv.md states every rule.
 
 Options (`MathEquivOptions`, from the suite's `grader:` mapping; extraction follows the run's `extract:`
 block, see extract.py, with `bare` answers always accepted):
@@ -16,6 +18,12 @@ block, see extract.py, with `bare` answers always accepted):
 - `workers` (default: CPU count, at most 4): sympy worker processes.
 - `max_answer_chars` (default 400; MATH's longest gold is under 100): longer extracted answers, and answers
   nested deeper than 12 brackets, are only compared as exact strings.
+- `list_order` (default `auto`): bare lists of values match in the gold's order or, when the prediction
+  lists them sorted, in any order; `any`: any order; `written`: as written (lists of tuples too).
+- `set_relation` (default true): a gold set (`x \\in [-2, 7]`) accepts a relation with that solution set
+  (`-2 \\le x \\le 7`); false: only a set (a gold relation always accepts its solution set).
+- `rounded_min_digits` (default 2): significant digits a decimal must state to equal an exact gold it
+  rounds (`0.3333` = 1/3); null: decimals must be exact.
 
 Hostile input (power towers, 10,000-character expressions, 200 KB of garbage) ends as "not equal" well
 within 2 s: length caps apply before any regex work, power towers are caught before evaluation, and the
@@ -28,17 +36,16 @@ import importlib.util
 import os
 import re
 import threading
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import msgspec
 
 from evalharness.errors import UserError
-from evalharness.extract import extract_answer
 from evalharness.graders.base import Exchange, Grade, Grader, GraderOptions
-from evalharness.graders.math.normalize import (assigned_name, decimals_of, key, normalize, numbers_match,
-                                                plain_number, split_top_level)
-
-_MAX_TEXT_CHARS = 20_000  # the final answer lives at the end; older text is not searched
+from evalharness.graders.math import labels
+from evalharness.graders.math.answer import final_answer
+from evalharness.graders.math.normalize import key, normalize, plain_number, split_top_level
+from evalharness.graders.math.rounding import DEFAULT_MIN_DIGITS, places_of, rounded_equal
 _WORDS = re.compile(r"[A-Za-z][A-Za-z ]*")
 _DECIMAL_COMMA = re.compile(r"-?\d+,\d+")
 _EQUATION = re.compile(r"(?<![<>!\\])=")
@@ -53,6 +60,10 @@ class MathEquivOptions(GraderOptions):
     timeout_s: Annotated[float, msgspec.Meta(gt=0)] = 1.5
     workers: Annotated[int, msgspec.Meta(ge=1)] | None = None
     max_answer_chars: Annotated[int, msgspec.Meta(ge=1)] = 400
+    list_order: Literal["auto", "any", "written"] = "auto"  # bare lists of values (structures.py)
+    set_relation: bool = True  # a set gold accepts a relation with that solution set
+    # significant digits a predicted decimal must state to equal an exact gold it rounds; None: exact only
+    rounded_min_digits: Annotated[int, msgspec.Meta(ge=1)] | None = DEFAULT_MIN_DIGITS
 
 
 class MathEquiv(Grader):
@@ -64,10 +75,12 @@ class MathEquiv(Grader):
 
     def setup(self) -> None:
         if importlib.util.find_spec("latex2sympy2_extended") is None:
-            raise UserError("math_equiv needs the LaTeX parser: pip install 'latex2sympy2_extended[antlr4_13_2]'")
+            raise UserError("math_equiv needs the LaTeX parser: pip install latex2sympy2_extended antlr4-python3-runtime==4.13.2")
         self.timeout_s = float(self.options.timeout_s)
         self.workers = int(self.options.workers or max(1, min(4, os.cpu_count() or 1)))
         self.max_answer_chars = int(self.options.max_answer_chars)
+        self.rules = {"list_order": self.options.list_order, "set_relation": self.options.set_relation,
+                      "min_digits": self.options.rounded_min_digits}
         self._pool = None
 
     def grade(self, exchange: Exchange) -> Grade:
@@ -78,7 +91,7 @@ class MathEquiv(Grader):
     def grade_pair(self, response: str, gold: Any) -> Grade:
         try:
             pred, how = self.extract(response)
-            gold_answer, _ = extract_answer(_tail(str(gold if gold is not None else "")))
+            gold_answer, _ = final_answer(str(gold if gold is not None else ""))
             correct, details = self.compare(gold_answer, pred)
         except Exception as err:  # garbage in, "not equal" out; never crash a run
             return Grade(False, None, {"error": f"{type(err).__name__}: {err}"[:300]})
@@ -87,29 +100,25 @@ class MathEquiv(Grader):
 
     def extract(self, response: str) -> tuple[str, str]:
         """The final answer in a response (or the bare answer itself) and how it was found."""
-        text = _tail(response or "")
-        found = self.extractor(text)
-        if found.answer is None:
-            return text.strip(), "whole"
-        return found.answer, found.how
+        return final_answer(response or "", self.extractor)
 
     def compare(self, gold: str, pred: str) -> tuple[bool, dict[str, Any]]:
         """Equivalence of two extracted answers, with how it was decided."""
         if len(gold) > self.max_answer_chars or len(pred) > self.max_answer_chars:
             return gold.strip() == pred.strip(), {"method": "too_long"}
-        ngold, npred = normalize(gold), normalize(pred)
         whole_gold, whole_pred = normalize(gold, reduce_assignment=False), normalize(pred, reduce_assignment=False)
-        names = assigned_name(whole_gold), assigned_name(whole_pred)
-        if None not in names and names[0] != names[1]:
+        resolved = labels.resolve(whole_gold, whole_pred)
+        if resolved is None:
             return False, {"method": "fast"}  # x = 2 is not y = 2
+        ngold, npred = resolved
         if _EQUATION.search(ngold) or _EQUATION.search(npred):
-            ngold, npred = whole_gold, whole_pred
-        quick = _quick_verdict(ngold, npred)
+            ngold, npred = whole_gold, whole_pred  # an equation is compared whole, against the whole other side
+        quick = _quick_verdict(ngold, npred, self.options.rounded_min_digits)
         if quick is not None:
             return quick, {"method": "fast"}
         if max(_nesting(ngold), _nesting(npred)) > _MAX_NESTING:
             return False, {"method": "too_long"}
-        equal, error = self._get_pool().compare(ngold, npred)
+        equal, error = self._get_pool().compare(ngold, npred, self.rules)
         details: dict[str, Any] = {"method": "sympy" if equal is not None else "timeout"}
         if error:
             details["error"] = error
@@ -135,7 +144,7 @@ class MathEquiv(Grader):
         return self._pool
 
 
-def _quick_verdict(gold: str, pred: str) -> bool | None:
+def _quick_verdict(gold: str, pred: str, min_digits: int | None = DEFAULT_MIN_DIGITS) -> bool | None:
     """True/False when strings or plain numbers settle it without sympy; None when sympy must decide."""
     kg, kp = key(gold), key(pred)
     if kg == kp:
@@ -148,7 +157,7 @@ def _quick_verdict(gold: str, pred: str) -> bool | None:
     if p is not None and g is None and _DECIMAL_COMMA.fullmatch(kg):
         g = plain_number(kg.replace(",", "."))
     if g is not None and p is not None:
-        return numbers_match(g, p, decimals_of(kg), inexact="." in kg + kp)
+        return g == p or rounded_equal(g, kg if places_of(kg) else None, p, kp if places_of(kp) else None, min_digits)
     gold_words, pred_words = _WORDS.fullmatch(gold), _WORDS.fullmatch(pred)
     if gold_words and pred_words and (len(kg) > 2 or len(kp) > 2):
         return kg.lower() == kp.lower()
@@ -161,13 +170,13 @@ def _quick_verdict(gold: str, pred: str) -> bool | None:
         return False
     if kinds == ("base", "base"):
         return False  # numerals in a base compare as written, and the strings differ
-    if kinds == ("expression", "expression") and _clearly_different(kg, kp):
+    if kinds == ("expression", "expression") and _clearly_different(kg, kp, min_digits):
         return False
     return None
 
 
-def _clearly_different(gold: str, pred: str) -> bool:
-    """Both are closed-form constants whose float values differ (beyond what rounding the gold allows)."""
+def _clearly_different(gold: str, pred: str, min_digits: int | None) -> bool:
+    """Both are closed-form constants whose float values differ (beyond what a rounded decimal allows)."""
     from evalharness.graders.math.numeric import approx_value
 
     g, p = approx_value(gold), approx_value(pred)
@@ -175,8 +184,9 @@ def _clearly_different(gold: str, pred: str) -> bool:
         return False
     if abs(g - p) <= 1e-6 * max(abs(g), abs(p)) + 1e-9:
         return False
-    places = decimals_of(gold)
-    return not (places is not None and places >= 2 and round(p.real, places) == round(g.real, places))
+    if (places_of(gold) or places_of(pred)) and abs(g.imag) + abs(p.imag) == 0 and min_digits is not None:
+        return abs(g - p) > 10 ** -min(places_of(gold) or 99, places_of(pred) or 99)  # a rounding: sympy decides
+    return True
 
 
 def _kind(answer: str) -> str:
@@ -213,6 +223,3 @@ def _nesting(s: str) -> int:
             depth -= 1
     return deepest
 
-
-def _tail(text: str) -> str:
-    return text[-_MAX_TEXT_CHARS:] if len(text) > _MAX_TEXT_CHARS else text

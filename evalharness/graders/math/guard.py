@@ -26,6 +26,10 @@ def too_big(expr) -> bool:
 def _log10_size(expr) -> float:
     """A rough upper bound on log10 |value| of `expr` once evaluated (symbols count as small)."""
     if isinstance(expr, sympy.Pow):
+        if isinstance(expr.base, sympy.Integer) and expr.base != 0 and expr.exp.is_number and expr.exp.is_negative:
+            # 1/6, 10^{-3}: at most 1 in size, but its denominator must still be small enough to compute
+            denominator = _log10_size(sympy.Pow(expr.base, -expr.exp, evaluate=False))
+            return 0.1 if denominator <= _MAX_DIGITS else float("inf")
         base, exp = _log10_size(expr.base), _log10_size(expr.exp)
         if exp > 6:
             return float("inf") if base > 0.01 else 0.0
@@ -35,6 +39,8 @@ def _log10_size(expr) -> float:
         return float("inf") if inner > 6 else 0.4343 * 10**inner
     if isinstance(expr, sympy.Integer):
         return 0.30103 * abs(int(expr)).bit_length()
+    if isinstance(expr, sympy.Rational):  # p/q: at most log10 |p| - log10 q (+ a margin); 1/2 is small
+        return max(0.0, 0.30103 * (abs(int(expr.p)).bit_length() - int(expr.q).bit_length() + 1)) + 0.1
     if isinstance(expr, _GROWING):
         if getattr(expr, "free_symbols", None):
             return 2.0  # symbolic: compared, never expanded to a number

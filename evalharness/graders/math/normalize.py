@@ -15,16 +15,13 @@ import re
 from fractions import Fraction
 
 _TEXT_CMDS = r"text|textbf|textit|textrm|textnormal|mathrm|mathbf|mathit|mbox|operatorname|textsf|texttt|hbox"
-_SIMPLE_NAME = re.compile(
-    r"(?:[a-zA-Z]|\\[a-zA-Z]+)(?:_\{?[\w,]+\}?)?'*(?:\([a-zA-Z, ]*\))?|\(\s*[a-zA-Z](?:\s*,\s*[a-zA-Z])*\s*\)"
-)
 _FUNCTION_WORDS = frozenset("sin cos tan cot sec csc log ln exp sqrt pi arcsin arccos arctan".split())
 _UNIT_TAIL = re.compile(r"^(.*?[\d})\]a-zA-Z])\s+((?:[a-zA-Z]{2,}\.?(?:\s*\^\s*\{?\d\}?)?(?:\s+|$))+)$")
 _REPLACEMENTS = [
     (re.compile(r"\\[dtc]frac(?![a-zA-Z])"), r"\\frac"),
     (re.compile(r"\\(?:left|right|bigl|bigr|Bigl|Bigr|big|Big|middle)(?![a-zA-Z])\s*\.?"), ""),
     (re.compile(r"\\(?:displaystyle|textstyle|scriptstyle|limits)(?![a-zA-Z])"), ""),
-    (re.compile(r"(?<!\\)\\(?:!|,|;|:|>|quad|qquad)(?![a-zA-Z])|(?<!\\)\\ |~"), " "),
+    (re.compile(r"(?<!\\)\\(?:(?:!|,|;|:|>)(?![a-zA-Z])|q?quad)|(?<!\\)\\ |~"), " "),  # `\\quadx` too
     (re.compile(r"\{,\}"), ","),
     (re.compile(r"\\(sin|cos|tan|cot|sec|csc)\s*\(?\s*(\d+(?:\.\d+)?)\s*(?:\^\s*\{?\s*\\circ\s*\}?|°)\s*\)?"),
      r"\\\1(\2\\pi/180)"),  # \sin 60^\circ is sin of 60 degrees
@@ -60,7 +57,7 @@ def normalize(answer: str, reduce_assignment: bool = True) -> str:  # noqa: C901
 
     `reduce_assignment=False` keeps `y = 2x + 3` whole, for comparing against a gold that is an equation.
     """
-    s = _strip_delimiters(answer or "")
+    s = _strip_delimiters(restore_escapes(answer or ""))
     if "\\begin{" not in s:
         s = re.sub(r"\\\\(?=[a-zA-Z])", r"\\", s)  # `\\frac` written with an escaped backslash
     s = re.sub(r"^\*\*(.+)\*\*$", r"\1", s)  # markdown bold **73**
@@ -72,7 +69,8 @@ def normalize(answer: str, reduce_assignment: bool = True) -> str:  # noqa: C901
     s = _FRAC_SHORT.sub(lambda m: r"\frac{%s}{%s}" % tuple(_ungroup(g) for g in m.groups() if g is not None), s)
     s = _SQRT_SHORT.sub(r"\\sqrt{\1}", s)
     s = re.sub(r"\s+", " ", s).strip()
-    s = re.sub(r"(?:\s|^)(?:and|or)(?:\s|$)", ", ", s).strip(" ,")
+    s = re.sub(r"(?:\s|^)(?:and|or)(?:\s|$)|(?<=[\d)\]}])\s*(?:or|and)(?![a-z])\s*", ", ", s).strip(" ,")
+    s = _semicolons(_bare_matrix(s))
     s = re.sub(r"(?<![\d.(\[,])([1-9]\d{0,2})((?:,\d{3})+)(?![\d)\]])", lambda m: m.group(1) + m.group(2).replace(",", ""), s)
     s = re.sub(r"^([+-]?\d+) (\d+)/(\d+)$", r"\1\\frac{\2}{\3}", s)  # mixed number 4 4/9
     s = re.sub(r"^(-?\d+(?:\.\d+)?)[eE]([+-]?\d{1,3})$", r"\1 \\times 10^{\2}", s)  # 6.72e-5
@@ -82,8 +80,10 @@ def normalize(answer: str, reduce_assignment: bool = True) -> str:  # noqa: C901
     s = _strip_trailing(s)
     s = re.sub(r"^(\d+)_\{(\d+)\}$", r"\1_\2", s)  # 204_{5} -> 204_5
     if reduce_assignment:
-        s = ", ".join(_rhs_of_assignment(part) for part in split_top_level(s))
-    s = _drop_unit_words(s)
+        from evalharness.graders.math.labels import values
+
+        s = values(s)
+    s = ", ".join(_drop_unit_words(part) for part in split_top_level(s)) if "," in s else _drop_unit_words(s)
     return _choice_letter(s)
 
 
@@ -98,6 +98,49 @@ def _strip_delimiters(s: str) -> str:
         if s.startswith(left) and s.endswith(right) and len(s) >= len(left) + len(right):
             s = s[len(left) : len(s) - len(right)].strip()
     return s
+
+
+_ESCAPES = {"\x0c": "\\f", "\x07": "\\a", "\x08": "\\b", "\x0b": "\\v"}
+
+
+def restore_escapes(s: str) -> str:
+    """`\\frac` that became a form feed + `rac` (a non-raw Python string): restore the backslash command.
+    Tabs are left alone (they are also ordinary whitespace); `\\r` only before a letter (`\\right`)."""
+    if not any(ch in s for ch in "\x0c\x07\x08\x0b\r"):
+        return s
+    for char, command in _ESCAPES.items():
+        s = s.replace(char, command)
+    return re.sub(r"\r(?=[a-z])", r"\\r", s)
+
+
+def _bare_matrix(s: str) -> str:
+    """`(\\begin{pmatrix}...\\end{pmatrix})` -> the matrix; an empty last row (`\\\\ \\end`) dropped."""
+    s = re.sub(r"\\\\\s*\\end\{pmatrix\}", r"\\end{pmatrix}", s)
+    match = re.fullmatch(r"\(\s*(\\begin\{pmatrix\}.*\\end\{pmatrix\})\s*\)", s, re.DOTALL)
+    return match.group(1) if match and "\\begin{pmatrix}" not in match.group(1)[1:] else s
+
+
+def _semicolons(s: str) -> str:
+    """`;` as a separator: inside brackets a comma (`(0;-2;6)`); at the top level a comma when the list has
+    none (`-12; -11; -10`), else it separates groups, each a tuple (`p=5,q=2; p=7,q=2`)."""
+    if ";" not in s:
+        return s
+    s = _inside_brackets(s, ";", ",")
+    groups = [group.strip() for group in split_top_level(s, ";")]
+    if len(groups) == 1:
+        return s
+    if not any(len(split_top_level(group)) > 1 for group in groups):
+        return ", ".join(groups)
+    return ", ".join(f"({group})" if len(split_top_level(group)) > 1 else group for group in groups)
+
+
+def _inside_brackets(s: str, old: str, new: str) -> str:
+    out, depth = [], 0
+    for ch in s:
+        depth += ch in "([{"
+        depth -= ch in ")]}"
+        out.append(new if ch == old and depth > 0 else ch)
+    return "".join(out)
 
 
 def _unwrap_braces(s: str) -> str:
@@ -152,38 +195,6 @@ def split_top_level(s: str, sep: str = ",") -> list[str]:
     return [part for part in parts if part] or [""]
 
 
-def _rhs_of_assignment(part: str) -> str:
-    """`x = 5` -> `5`, `x = 5+5+1 = 11` -> `11`, `x \\in [1,2]` -> `[1,2]`; `7 = 11a+c` stays an equation."""
-    approx = [piece.strip() for piece in re.split(r"\\approx(?![a-zA-Z])|≈", part)]
-    if len(approx) > 1:  # `x = 1/3 \approx 0.33` -> `x = 1/3`; `x \approx 11` -> `11`
-        part = approx[-1] if _SIMPLE_NAME.fullmatch(approx[0]) else approx[0]
-    member = re.match(r"^\s*(.+?)\s*\\in\s+(.+)$", part)
-    if member and _SIMPLE_NAME.fullmatch(member.group(1).strip()):
-        return member.group(2).strip()
-    if "=" not in part or re.search(r"\\(?:leq|geq|neq)|<|>", part):
-        return part
-    sides = split_top_level(part, "=")
-    if len(sides) < 2 or not sides[-1]:
-        return part
-    if _SIMPLE_NAME.fullmatch(sides[0]) or _SIMPLE_NAME.fullmatch(sides[-2]):
-        return sides[-1]
-    if not any(_has_variable(side) for side in sides):
-        return sides[-1]  # a worked computation `\frac{1}{2} + \frac{11}{18} = \frac{10}{9}`
-    return part
-
-
-def assigned_name(answer: str) -> str | None:
-    """The variable a one-part answer assigns (`y = 2` -> `y`), so `x = 2` and `y = 2` stay different."""
-    sides = split_top_level(answer, "=")
-    if len(sides) == 2 and _SIMPLE_NAME.fullmatch(sides[0]):
-        return sides[0].replace(" ", "")
-    return None
-
-
-def _has_variable(s: str) -> bool:
-    return bool(re.search(r"[a-zA-Z]", re.sub(r"\\[a-zA-Z]+", "", s)))
-
-
 def _drop_unit_words(s: str) -> str:
     """`15 cm^2` -> `15`, `125 miles` -> `125`; an answer that is only words (`Evelyn`) is kept."""
     match = _UNIT_TAIL.match(s)
@@ -230,25 +241,3 @@ def plain_number(s: str) -> Fraction | None:
     except (ValueError, ZeroDivisionError):
         return None
     return None
-
-
-def decimals_of(s: str) -> int | None:
-    """How many decimal places a plain decimal gold answer states (`16386.17` -> 2), else None."""
-    match = re.fullmatch(r"-?\d*\.(\d+)", s.strip())
-    return len(match.group(1)) if match else None
-
-
-def numbers_match(gold: Fraction, pred: Fraction, gold_decimals: int | None, inexact: bool = True) -> bool:
-    """Exact; or, when either side was written as a decimal (`inexact`), within 1e-6 relative. A gold stated
-    to >= 2 decimals also accepts a pred that rounds to it. Integers and fractions must match exactly, so
-    1000001 is not 1000000."""
-    if gold == pred:
-        return True
-    if not inexact:
-        return False
-    scale = max(abs(gold), abs(pred))
-    if abs(gold - pred) <= Fraction(1, 10**6) * scale:
-        return True
-    if gold_decimals is not None and gold_decimals >= 2:
-        return round(pred, gold_decimals) == gold
-    return False

@@ -5,7 +5,9 @@ threads; a sympy call also cannot be interrupted from inside. So each comparison
 (`python -m evalharness.graders.math.worker`, talking JSON lines over pipes) and the caller waits on the
 pipe with `select` until its deadline. A worker that overruns is killed and replaced in the background;
 the caller gets `None` (no verdict) at once. Workers cap their own memory (RLIMIT_AS) and exit when their
-stdin closes, so they never outlive the parent; `close()` (also run at interpreter exit) ends them.
+stdin closes, so they never outlive the parent; `close()` (also run at interpreter exit) ends them. They run
+in their own session: a terminal Ctrl-C goes to the foreground process group, and the parent, not a
+KeyboardInterrupt in the middle of a comparison, decides when they stop.
 
 Callers take an idle worker from a queue, so any number of threads may call `compare` at once; the
 timeout starts when the comparison is sent, not while waiting for a free worker.
@@ -71,7 +73,7 @@ class _Worker:
 
 
 class WorkerPool:
-    """`size` sympy workers; `compare(gold, pred)` -> (equal or None on timeout, error text or None)."""
+    """`size` sympy workers; `compare(gold, pred, rules)` -> (equal or None on timeout, error text or None)."""
 
     def __init__(self, size: int = 2, timeout_s: float = 1.0, start_timeout_s: float = 60.0):
         self.size = max(1, size)
@@ -95,14 +97,14 @@ class WorkerPool:
         for _ in range(self.size):
             self._spawn_async()
 
-    def compare(self, gold: str, pred: str) -> tuple[bool | None, str | None]:
+    def compare(self, gold: str, pred: str, rules: dict | None = None) -> tuple[bool | None, str | None]:
         self.start()
         for _ in range(2):  # a worker found dead (not one that overran) is replaced and the pair retried once
             worker = self._take_idle()
             if worker is None:
                 return None, self.spawn_error or "no sympy worker became ready"
             try:
-                worker.send({"gold": gold, "pred": pred})
+                worker.send({"gold": gold, "pred": pred, **({"rules": rules} if rules else {})})
                 reply = worker.read_line(time.monotonic() + self.timeout_s)
             except (OSError, ValueError):
                 reply = None
@@ -150,7 +152,8 @@ class WorkerPool:
         env = dict(os.environ)
         env["PYTHONPATH"] = _PACKAGE_ROOT + os.pathsep + env.get("PYTHONPATH", "")
         proc = subprocess.Popen([sys.executable, "-m", "evalharness.graders.math.worker"], stdin=subprocess.PIPE,
-                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env, close_fds=True)
+                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env, close_fds=True,
+                                start_new_session=True)  # a terminal Ctrl-C must not kill them mid-run
         worker = _Worker(proc)
         with self._lock:
             if self._closed:

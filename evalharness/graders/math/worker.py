@@ -1,7 +1,8 @@
 """The sympy side of math_equiv, run as `python -m evalharness.graders.math.worker` by math_pool.
 
 Protocol (one JSON object per line): after its imports the worker prints `{"ready": true}`; then for each
-request `{"gold": ..., "pred": ...}` (normalised answers) it prints `{"equal": bool}`, or `{"equal": false,
+request `{"gold": ..., "pred": ..., "rules": {...}}` (normalised answers; `rules` optional, see
+compare.equivalent) it prints `{"equal": bool}`, or `{"equal": false,
 "error": "..."}` when comparison raised. It caps its own address space (RLIMIT_AS) so a runaway expression
 ends in MemoryError, not in the machine swapping, and it exits when its stdin closes, so it never outlives
 the grader. The pool enforces the time limit by killing it.
@@ -42,7 +43,7 @@ def main() -> None:
     for line in sys.stdin:
         try:
             request = json.loads(line)
-            reply = {"equal": bool(equivalent(request["gold"], request["pred"]))}
+            reply = {"equal": bool(equivalent(request["gold"], request["pred"], request.get("rules")))}
         except MemoryError:
             reply = {"equal": False, "error": "memory limit"}
         except Exception as err:  # a verdict must come back whatever the input did
