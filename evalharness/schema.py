@@ -92,10 +92,10 @@ def _problem(err: msgspec.ValidationError, data: Any, type_: Any) -> tuple[str, 
     missing = re.match(r"Object missing required field `(.+)`", problem)
     if missing:
         return path, missing.group(1), "missing required field"
-    return path, None, _expectation(problem, _value_at(data, path))
+    return path, None, _expectation(problem, _value_at(data, path), _type_at(type_, _walk(path)))
 
 
-def _expectation(problem: str, value: Any) -> str:
+def _expectation(problem: str, value: Any, field_type: Any = None) -> str:
     expected = re.match(r"Expected `(.+?)`, got `(.+?)`", problem)
     if expected:
         names = [_TYPE_NAMES.get(t.strip(), t.strip()) for t in expected.group(1).split("|")]
@@ -104,7 +104,9 @@ def _expectation(problem: str, value: Any) -> str:
         return f"expected {' or '.join(dict.fromkeys(names))}{got}"
     enum = re.match(r"Invalid enum value (.+)", problem)
     if enum:
-        return f"expected one of the allowed values, got {enum.group(1)}"
+        allowed = [repr(v) for arm in _arms(field_type) if typing.get_origin(arm) is typing.Literal
+                   for v in typing.get_args(arm)]
+        return f"expected one of {', '.join(allowed) if allowed else 'the allowed values'}, got {enum.group(1)}"
     bound = re.match(r"Expected `(.+?)` ([<>]=?) (\S+)", problem)
     if bound:
         kind = _TYPE_NAMES.get(bound.group(1), bound.group(1))

@@ -130,7 +130,7 @@ def test_set_overrides_are_validated_and_recorded(tmp_path, family, stub_server)
     ("subsets: {alpha: {prompt: {template: 5}}}", "subsets.alpha.prompt.template: expected a string, got 5"),
     ("subsets: {alpha: {fields: {gold: {column: a, ops: [upper]}}}}", "subsets.alpha.fields.gold.ops[0]: expected one of"),
     ("subsets: []", "subsets: expected at least one subset name"),
-    ("aggregate: median", "aggregate: expected one of the allowed values, got 'median'"),
+    ("aggregate: median", "aggregate: expected one of 'macro', 'micro', got 'median'"),
 ])
 def test_family_mistakes_name_the_subset_and_field(tmp_path, family, body, expected):
     text = family.read_text().split("subsets:")[0] + body + "\n"
