@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Callable
 
 import msgspec
 
@@ -99,16 +100,22 @@ def _balanced(text: str, open_at: int) -> tuple[str, int]:
 
 def last_boxed(text: str) -> str | None:
     """Content of the last box, joining a final cluster of boxes ("\\boxed{1} and \\boxed{2}" -> "1, 2")."""
+    cluster = last_box_cluster(text, lambda gap: len(gap) <= 60 and bool(_CLUSTER_GAP.fullmatch(gap)))
+    return ", ".join(content.strip() for _, _, content in cluster) if cluster else None
+
+
+def last_box_cluster(text: str, joins: Callable[[str], bool]) -> list[tuple[int, int, str]]:
+    """The last box and the boxes before it that join it: going back, a box joins while `joins(gap)` holds
+    for the text between it and the cluster. Empty when `text` has no box."""
     boxes = find_boxed(text)
     if not boxes:
-        return None
+        return []
     cluster = [boxes[-1]]
     for box in reversed(boxes[:-1]):
-        gap = text[box[1] : cluster[0][0]]
-        if len(gap) > 60 or not _CLUSTER_GAP.fullmatch(gap):
+        if not joins(text[box[1] : cluster[0][0]]):
             break
         cluster.insert(0, box)
-    return ", ".join(content.strip() for _, _, content in cluster)
+    return cluster
 
 
 def _last_phrase(regex: re.Pattern, text: str) -> tuple[int, str] | None:

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import re
 
-from evalharness.extract import DEFAULT_STRATEGIES, Extractor, find_boxed, math_spans
+from evalharness.extract import DEFAULT_STRATEGIES, Extractor, find_boxed, last_box_cluster, math_spans
 from evalharness.graders.math.normalize import key, normalize, plain_number, restore_escapes
 
 MAX_TEXT_CHARS = 20_000
@@ -56,14 +56,9 @@ def final_answer(text: str, extractor: Extractor | None = None) -> tuple[str, st
 
 def spread_boxes(text: str) -> str | None:
     """The last box's content joined with the earlier boxes that belong to the same answer (see above)."""
-    boxes = find_boxed(text)
-    if not boxes:
+    chosen = last_box_cluster(text, _joins)
+    if not chosen:
         return None
-    chosen = [boxes[-1]]
-    for box in reversed(boxes[:-1]):
-        if not _joins(text[box[1] : chosen[0][0]]):
-            break
-        chosen.insert(0, box)
     contents, seen = [], []
     for _, _, content in chosen:
         content = content.strip()

@@ -6,9 +6,9 @@ The rule (math-verify's, made explicit and tied to the digits written, never a r
 - a *predicted* decimal with k places equals an exact gold (a fraction, a root, pi; not a decimal) when
   the gold's value rounded to k places is that decimal and the decimal states at least `min_digits`
   significant digits (default 2): `0.3333` = 1/3, `2.6667` = 8/3, `1.4142` = sqrt 2, `0.67` = 2/3 and
-  `4.67` = 14/3 (the issue's rule: the exact value rounded to the digits given), but `0.3` is not 1/3 (one
-  digit cannot tell a rounded answer from a guess); `0.6666` is not 2/3 (rounding, not truncation); against a decimal
-  gold the prediction must give at least the gold's places (`16386.2` is not `16386.17`);
+  `4.67` = 14/3 (the exact value rounded to the digits given), but `0.3` is not 1/3 (one digit cannot
+  tell a rounded answer from a guess) and `0.6666` is not 2/3 (rounding, not truncation); against a
+  decimal gold the prediction must give at least the gold's places (`16386.2` is not `16386.17`);
 - a *gold* decimal with k places is itself a rounded answer: a prediction whose value rounds to it is
   equal (`33.3` accepts 100/3, `0.29` accepts `0.290243`); when the prediction is also a decimal the gold
   must state at least 2 places, so `12.49` is not `12.5` and `2.45` is not `2.5`;
