@@ -38,15 +38,6 @@ def _number_text(text: str) -> str | None:
     return match.group(0).replace(",", "") if match else None
 
 
-def parse_number(text: str) -> float | None:
-    """The first number in `text` (thousands separators and currency ignored), or None."""
-    found = _number_text(text)
-    try:
-        return float(found) if found is not None else None
-    except ValueError:
-        return None
-
-
 def numbers_equal(pred: str, gold: str) -> bool:
     """Exact decimal equality; a prediction with d decimals also matches the gold rounded to d places."""
     try:
